@@ -6,6 +6,9 @@ WEB_DIRECTORY = "./js"
 
 
 async def comfy_entrypoint():
+    from .glue.folders import register_model_folders
     from .nodes import LightningExtension
+
+    register_model_folders()
 
     return LightningExtension()

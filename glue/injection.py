@@ -1,0 +1,178 @@
+"""Put a motion module into ComfyUI's SD1.5 UNet through the ModelPatcher, and take it out again.
+
+- ``set_injections`` inserts a ``MotionModuleSlot`` into each UNet block that gets a motion module (on patch)
+  and removes it (on unpatch): after sampling the UNet's module tree is exactly the original.
+- A slot is a parameter-free placeholder that *refers* to its motion module without registering it, so the
+  UNet's state dict, size and weight patches stay its own; the motion module itself rides as an
+  additional model, which ComfyUI loads, offloads and counts together with the UNet.
+- ``forward_timestep_embed_patch`` hands each slot the ``transformer_options``, from which it reads how many
+  videos (cond, uncond, …) share the batch, so frames never attend across the cond/uncond boundary.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+import comfy.model_management
+import comfy.model_patcher
+import comfy.ops
+import comfy.patcher_extension
+from comfy.ldm.modules.attention import optimized_attention
+from comfy.ldm.modules.diffusionmodules.openaimodel import ResBlock, Upsample
+
+from ..motion_modules import MotionModuleError, MotionModuleInfo, MotionModuleSet, load_motion_module
+from .schedules import animatediff_model_sampling
+
+KEY = "animatediff_lightning"
+
+
+@dataclass
+class MotionModuleHandle:
+    """What the loader node hands to the apply node: the module (as a ModelPatcher) and what it is."""
+    patcher: comfy.model_patcher.ModelPatcher
+    info: MotionModuleInfo
+
+    @property
+    def model(self) -> MotionModuleSet:
+        return self.patcher.model
+
+
+def load_motion_module_handle(path: str) -> MotionModuleHandle:
+    model, info = load_motion_module(path, ops=comfy.ops.manual_cast)
+    patcher = comfy.model_patcher.ModelPatcher(
+        model, load_device=comfy.model_management.get_torch_device(),
+        offload_device=comfy.model_management.unet_offload_device())
+    return MotionModuleHandle(patcher, info)
+
+
+class MotionModuleSlot(nn.Module):
+    """Stands in a UNet block where a motion module runs; holds the module without owning it."""
+
+    def __init__(self, module: nn.Module, scale: float, where: str):
+        super().__init__()
+        object.__setattr__(self, "motion_module", module)  # not a child module: see the module docstring
+        self.scale = scale
+        self.where = where
+
+    def forward(self, x: torch.Tensor, transformer_options: dict) -> torch.Tensor:
+        videos = len(transformer_options.get("cond_or_uncond") or (None,))
+        if x.shape[0] % videos:
+            raise MotionModuleError(
+                f"the latent batch ({x.shape[0]}) does not split into {videos} videos; the motion module "
+                "treats the latent batch as the frames of one video.")
+        return self.motion_module(x, x.shape[0] // videos, self.scale, attention=optimized_attention)
+
+    def extra_repr(self) -> str:
+        return f"{self.where}, scale={self.scale}"
+
+
+def run_slot(layer, x, emb, context, transformer_options, *args):
+    """The ``forward_timestep_embed_patch`` handler for ``MotionModuleSlot``."""
+    return layer(x, transformer_options)
+
+
+def motion_module_places(unet, motion: MotionModuleSet):
+    """(where, block, insert index, motion module) for every slot, checking the UNet is SD1.5-shaped."""
+    per_down = len(motion.down_blocks[0].motion_modules)
+    per_up = len(motion.up_blocks[0].motion_modules)
+    places = []
+
+    def place(where, block, module, before_upsample=False, before_last=False):
+        resblocks = [layer for layer in block if isinstance(layer, ResBlock)]
+        width = resblocks[0].out_channels if resblocks else None
+        dim = module.temporal_transformer.proj_in.in_features
+        if width != dim:
+            raise MotionModuleError(
+                f"the motion module does not fit this model's UNet: {where} has {width} channels, the module "
+                f"expects {dim}. Motion modules need an SD1.5 checkpoint (channels 320/640/1280/1280).")
+        index = len(block)
+        if before_last:
+            index = len(block) - 1
+        elif before_upsample:
+            index = next((i for i, layer in enumerate(block) if isinstance(layer, Upsample)), len(block))
+        places.append((where, block, index, module))
+
+    expected_inputs = 1 + len(motion.down_blocks) * (per_down + 1) - 1
+    if len(unet.input_blocks) != expected_inputs or len(unet.output_blocks) != len(motion.up_blocks) * per_up:
+        raise MotionModuleError(
+            f"the motion module does not fit this model's UNet ({len(unet.input_blocks)} input and "
+            f"{len(unet.output_blocks)} output blocks; the module expects {expected_inputs} and "
+            f"{len(motion.up_blocks) * per_up}). Use an SD1.5 checkpoint.")
+    for level, down in enumerate(motion.down_blocks):
+        for j, module in enumerate(down.motion_modules):
+            index = 1 + level * (per_down + 1) + j
+            place(f"input_blocks.{index}", unet.input_blocks[index], module)
+    if motion.mid_block is not None:
+        place("middle_block", unet.middle_block, motion.mid_block.motion_modules[0], before_last=True)
+    for level, up in enumerate(motion.up_blocks):
+        for j, module in enumerate(up.motion_modules):
+            index = level * per_up + j
+            place(f"output_blocks.{index}", unet.output_blocks[index], module, before_upsample=True)
+    return places
+
+
+def _unet_blocks(unet):
+    return [*unet.input_blocks, unet.middle_block, *unet.output_blocks]
+
+
+class MotionInjection:
+    """inject/eject for ``set_injections``; a plain object so clones copy it cheaply."""
+
+    def __init__(self, scale: float):
+        self.scale = scale
+
+    def inject(self, patcher: comfy.model_patcher.ModelPatcher):
+        motion = patcher.get_additional_models_with_key(KEY)[0].model
+        unet = patcher.model.diffusion_model
+        self.eject(patcher)  # never two motion modules in one UNet
+        for where, block, index, module in motion_module_places(unet, motion):
+            block.insert(index, MotionModuleSlot(module, self.scale, where))
+
+    def eject(self, patcher: comfy.model_patcher.ModelPatcher):
+        for block in _unet_blocks(patcher.model.diffusion_model):
+            for i in reversed(range(len(block))):
+                if isinstance(block[i], MotionModuleSlot):
+                    del block[i]
+
+
+class FrameLimit:
+    """OUTER_SAMPLE wrapper: more frames than the position encoding holds needs context windows."""
+
+    def __init__(self, limit: int, title: str):
+        self.limit, self.title = limit, title
+
+    def __call__(self, executor, noise, *args, **kwargs):
+        frames = noise.shape[0]
+        if frames > self.limit and "context_handler" not in executor.class_obj.model_options:
+            raise MotionModuleError(
+                f"{frames} frames is more than the {self.limit} this motion module ({self.title}) can see at "
+                f"once. Use at most {self.limit} frames (the latent batch size), or add context windows "
+                "to the model to render longer videos in overlapping windows.")
+        return executor(noise, *args, **kwargs)
+
+
+def apply_motion_module(model: comfy.model_patcher.ModelPatcher, handle: MotionModuleHandle,
+                        motion_scale: float = 1.0, animatediff_schedule: bool = True):
+    """A clone of ``model`` that runs ``handle``'s motion module; ``model`` itself is left untouched."""
+    motion_module_places(model.model.diffusion_model, handle.model)  # fail now, not at sampling time
+    m = model.clone()
+    m.set_additional_models(KEY, [handle.patcher.clone()])
+    injection = MotionInjection(motion_scale)
+    m.set_injections(KEY, [comfy.patcher_extension.PatcherInjection(injection.inject, injection.eject)])
+    patches = m.model_options["transformer_options"].get("patches", {}).get("forward_timestep_embed_patch", [])
+    if not any(cls is MotionModuleSlot for cls, _ in patches):
+        m.set_model_forward_timestep_embed_patch((MotionModuleSlot, run_slot))
+    m.remove_wrappers_with_key(comfy.patcher_extension.WrappersMP.OUTER_SAMPLE, KEY)
+    m.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.OUTER_SAMPLE, KEY,
+                           FrameLimit(handle.info.frame_limit, handle.info.title))
+    m.set_attachments(KEY, handle.info)
+    if animatediff_schedule:
+        m.add_object_patch("model_sampling", animatediff_model_sampling(model.get_model_object("model_sampling")))
+    return m
+
+
+def motion_info(model) -> MotionModuleInfo | None:
+    """What motion module a MODEL carries (None for a plain model)."""
+    return model.get_attachment(KEY) if hasattr(model, "get_attachment") else None

@@ -1,0 +1,13 @@
+"""The pack's nodes: each a schema and one call into the glue layer."""
+from comfy_api.v0_0_2 import ComfyExtension
+
+from .motion_module import ApplyMotionModule, LoadMotionModule
+from .sampling import LightningSampler, LightningScheduler, SampleLightning
+
+NODES = [LoadMotionModule, ApplyMotionModule, LightningScheduler, LightningSampler, SampleLightning]
+
+
+class LightningExtension(ComfyExtension):
+    async def get_node_list(self):
+        return NODES
+

@@ -1,0 +1,72 @@
+"""Load a motion module; apply it to a MODEL."""
+import folder_paths
+from comfy_api.v0_0_2 import io, ui
+
+from ..glue.folders import MOTION_MODULES, missing_file_message
+from ..glue.injection import apply_motion_module, load_motion_module_handle
+from ..glue.schedules import SCHEDULE_CHOICES
+from .types import CATEGORY, MotionModule
+
+
+class LoadMotionModule(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="ADL_LoadMotionModule",
+            display_name="Load Motion Module (Lightning)",
+            category=CATEGORY,
+            description="Loads an AnimateDiff / AnimateDiff-Lightning motion module from models/animatediff_models "
+                        "and reports what it is.",
+            inputs=[
+                io.Combo.Input("model_name", options=folder_paths.get_filename_list(MOTION_MODULES),
+                               tooltip="A motion module in models/animatediff_models, e.g. "
+                                       "animatediff_lightning_4step_comfyui.safetensors."),
+            ],
+            outputs=[
+                MotionModule.Output(display_name="MOTION_MODULE",
+                                    tooltip="The loaded motion module; connect it to Apply Motion Module."),
+                io.String.Output(display_name="info",
+                                 tooltip="What was detected: family, version, frame limit, dtype, Lightning "
+                                         "step count and the recommended settings."),
+            ],
+        )
+
+    @classmethod
+    def validate_inputs(cls, model_name):
+        if folder_paths.get_full_path(MOTION_MODULES, model_name) is None:
+            return missing_file_message(MOTION_MODULES, model_name)
+        return True
+
+    @classmethod
+    def execute(cls, model_name) -> io.NodeOutput:
+        handle = load_motion_module_handle(folder_paths.get_full_path_or_raise(MOTION_MODULES, model_name))
+        text = handle.info.summary()
+        return io.NodeOutput(handle, text, ui=ui.PreviewText(text))
+
+
+class ApplyMotionModule(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="ADL_ApplyMotionModule",
+            display_name="Apply Motion Module (Lightning)",
+            category=CATEGORY,
+            description="Adds the motion module's temporal attention to an SD1.5 model: the latent batch becomes "
+                        "the frames of one video.",
+            inputs=[
+                io.Model.Input("model", tooltip="An SD1.5 model (any SD1.5 checkpoint; stylized ones work well)."),
+                MotionModule.Input("motion_module", tooltip="From Load Motion Module."),
+                io.Float.Input("motion_scale", default=1.0, min=0.0, max=2.0, step=0.01,
+                               tooltip="Strength of the motion module's temporal residual. 1.0 = as trained; "
+                                       "0 = no motion (frames independent)."),
+                io.Combo.Input("beta_schedule", options=list(SCHEDULE_CHOICES), default=SCHEDULE_CHOICES[0],
+                               tooltip="Noise schedule. AnimateDiff and Lightning were trained on sqrt_linear "
+                                       "betas; keep that unless you know why not."),
+            ],
+            outputs=[io.Model.Output(tooltip="The model with the motion module; the input model is unchanged.")],
+        )
+
+    @classmethod
+    def execute(cls, model, motion_module, motion_scale, beta_schedule) -> io.NodeOutput:
+        return io.NodeOutput(apply_motion_module(
+            model, motion_module, motion_scale, animatediff_schedule=beta_schedule == SCHEDULE_CHOICES[0]))

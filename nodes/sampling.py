@@ -1,0 +1,77 @@
+"""Lightning's scheduler and sampler for core SamplerCustom, and a one-node sampler."""
+from comfy_api.v0_0_2 import io
+
+from ..glue.sampling import euler_sampler, model_sigmas, sample_lightning
+from .types import SAMPLING
+
+STEPS_TOOLTIP = ("Sampling steps. 0 = the count the motion module was distilled for (4 when unknown). "
+                 "Lightning runs 1, 2, 4 or 8 steps; 3 steps work well on the 2-step model.")
+DENOISE_TOOLTIP = ("1.0 for text-to-video. Below 1 (video-to-video) it keeps the trained timesteps and runs "
+                   "their tail: 4 steps at 0.75 run t = 749, 499, 249.")
+
+
+class LightningScheduler(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="ADL_LightningScheduler",
+            display_name="Lightning Scheduler",
+            category=SAMPLING,
+            description="Sigmas at the trailing timesteps Lightning was distilled on (e.g. 999, 749, 499, 249).",
+            inputs=[
+                io.Model.Input("model", tooltip="The model the sigmas are for (its noise schedule is used)."),
+                io.Int.Input("steps", default=0, min=0, max=100, tooltip=STEPS_TOOLTIP),
+                io.Float.Input("denoise", default=1.0, min=0.0, max=1.0, step=0.01, tooltip=DENOISE_TOOLTIP),
+            ],
+            outputs=[io.Sigmas.Output(tooltip="Noise levels for SamplerCustom / SamplerCustomAdvanced.")],
+        )
+
+    @classmethod
+    def execute(cls, model, steps, denoise) -> io.NodeOutput:
+        return io.NodeOutput(model_sigmas(model, steps, denoise))
+
+
+class LightningSampler(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="ADL_LightningSampler",
+            display_name="Lightning Sampler (Euler)",
+            category=SAMPLING,
+            description="Euler without noise injection, the sampler Lightning was distilled for.",
+            inputs=[],
+            outputs=[io.Sampler.Output(tooltip="Connect to SamplerCustom / SamplerCustomAdvanced.")],
+        )
+
+    @classmethod
+    def execute(cls) -> io.NodeOutput:
+        return io.NodeOutput(euler_sampler())
+
+
+class SampleLightning(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="ADL_SampleLightning",
+            display_name="Sample Lightning",
+            category=SAMPLING,
+            description="Few-step video sampling in one node: Euler on Lightning's trained timesteps.",
+            inputs=[
+                io.Model.Input("model", tooltip="A model with a motion module applied."),
+                io.Conditioning.Input("positive", tooltip="What the video should show."),
+                io.Conditioning.Input("negative", tooltip="Used only when cfg > 1."),
+                io.Latent.Input("latent_image", tooltip="The frames: a latent batch of 16 for a 16-frame video."),
+                io.Int.Input("seed", default=0, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True,
+                             tooltip="Noise seed."),
+                io.Int.Input("steps", default=0, min=0, max=100, tooltip=STEPS_TOOLTIP),
+                io.Float.Input("cfg", default=1.0, min=0.0, max=30.0, step=0.1, round=0.01,
+                               tooltip="1.0 as distilled (one pass per step, negative unused). Some base models "
+                                       "do better slightly above 1, at twice the cost per step."),
+                io.Float.Input("denoise", default=1.0, min=0.0, max=1.0, step=0.01, tooltip=DENOISE_TOOLTIP),
+            ],
+            outputs=[io.Latent.Output(tooltip="The denoised frames; decode with VAE Decode.")],
+        )
+
+    @classmethod
+    def execute(cls, model, positive, negative, latent_image, seed, steps, cfg, denoise) -> io.NodeOutput:
+        return io.NodeOutput(sample_lightning(model, positive, negative, latent_image, seed, steps, cfg, denoise))

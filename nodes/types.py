@@ -1,0 +1,7 @@
+"""Shared node vocabulary: the category root and the custom socket type."""
+from comfy_api.v0_0_2 import io
+
+CATEGORY = "AnimateDiff-Lightning"
+SAMPLING = f"{CATEGORY}/sampling"
+
+MotionModule = io.Custom("ADL_MOTION_MODULE")

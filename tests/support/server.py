@@ -1,0 +1,129 @@
+"""A real ComfyUI server with this pack loaded, driven over HTTP and its websocket (as the frontend does)."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import websocket
+
+ROOT = Path(__file__).resolve().parents[2]
+PACK_DIR_NAME = "comfyui-animatediff-lightning"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ComfyServer:
+    """ComfyUI on 127.0.0.1 with ``base_dir`` as its base directory (models, input, output, custom_nodes)."""
+
+    def __init__(self, comfyui_path: Path, base_dir: Path, models: dict[str, list[Path]]):
+        self.comfyui_path, self.base_dir = Path(comfyui_path), Path(base_dir)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.client_id = uuid.uuid4().hex
+        self.log_path = self.base_dir / "server.log"
+        (self.base_dir / "custom_nodes").mkdir(parents=True, exist_ok=True)
+        link = self.base_dir / "custom_nodes" / PACK_DIR_NAME
+        if not link.exists():
+            link.symlink_to(ROOT, target_is_directory=True)
+        for folder, files in models.items():
+            target = self.base_dir / "models" / folder
+            target.mkdir(parents=True, exist_ok=True)
+            for f in files:
+                dst = target / Path(f).name
+                if not dst.exists():
+                    dst.symlink_to(Path(f).resolve())
+        self.process = None
+
+    def start(self, timeout: float = 180.0) -> "ComfyServer":
+        env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+        self._log = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            [sys.executable, "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(self.port),
+             "--disable-auto-launch", "--database-url", "sqlite:///:memory:",
+             "--base-directory", str(self.base_dir)],
+            cwd=self.comfyui_path, stdout=self._log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"ComfyUI exited at start:\n{self.log()[-4000:]}")
+            try:
+                self.get("/system_stats")
+                return self
+            except (urllib.error.URLError, ConnectionError, OSError):
+                time.sleep(0.5)
+        raise RuntimeError(f"ComfyUI did not start in {timeout}s:\n{self.log()[-4000:]}")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        if self.process:
+            self._log.close()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def get(self, path: str):
+        with urllib.request.urlopen(self.url + path, timeout=30) as r:
+            return json.loads(r.read())
+
+    def post(self, path: str, body: dict) -> tuple[int, dict]:
+        req = urllib.request.Request(self.url + path, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                return r.status, json.loads(r.read() or b"{}")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"{}")
+
+    def run(self, prompt: dict, timeout: float = 900.0) -> dict:
+        """Queue an API-format prompt and wait for it. Returns
+        ``{"ok": bool, "status": http status, "error": message or None, "node_errors": …, "outputs": …}``."""
+        ws = websocket.create_connection(f"ws://127.0.0.1:{self.port}/ws?clientId={self.client_id}",
+                                         timeout=timeout)
+        try:
+            status, body = self.post("/prompt", {"prompt": prompt, "client_id": self.client_id})
+            if status != 200:
+                return {"ok": False, "status": status, "error": json.dumps(body),
+                        "node_errors": body.get("node_errors", {}), "outputs": {}}
+            prompt_id = body["prompt_id"]
+            error = None
+            deadline = time.time() + timeout
+            while time.time() < deadline:
+                message = ws.recv()
+                if not isinstance(message, str):
+                    continue  # binary previews
+                event = json.loads(message)
+                data = event.get("data", {})
+                if data.get("prompt_id") != prompt_id:
+                    continue
+                if event["type"] == "execution_error":
+                    error = f"{data.get('exception_type')}: {data.get('exception_message')}"
+                if event["type"] in ("execution_error", "execution_interrupted") or (
+                        event["type"] == "executing" and data.get("node") is None):
+                    break
+            else:
+                raise TimeoutError(f"prompt {prompt_id} did not finish in {timeout}s")
+            history = self.get(f"/history/{prompt_id}").get(prompt_id, {})
+            return {"ok": error is None, "status": status, "error": error, "node_errors": {},
+                    "outputs": history.get("outputs", {})}
+        finally:
+            ws.close()
