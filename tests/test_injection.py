@@ -11,7 +11,8 @@ from animatediff_lightning.glue.injection import (KEY, MotionModuleSlot, apply_m
                                                   load_motion_module_handle)
 from animatediff_lightning.glue.sampling import euler_sampler, model_sigmas
 from animatediff_lightning.motion_modules import MotionModuleError
-from support.models import motion_module_sd, tiny_model_patcher, tiny_unet_config
+from support.models import motion_module_sd
+from support.sd15_models import tiny_model_patcher, tiny_unet_config
 
 FRAMES = 16
 

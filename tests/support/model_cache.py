@@ -21,7 +21,7 @@ from typing import Callable, Mapping, Optional, Sequence
 import torch
 from safetensors.torch import save_file
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "3"
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -49,6 +49,7 @@ def cached_file(name: str, build: Callable[[], Mapping[str, torch.Tensor]],
         # No metadata unless asked for: the header size (and so the file size) then matches the
         # vendor files, which carry none.
         save_file(dict(build()), str(tmp), metadata=metadata)
+        os.chmod(tmp, 0o644)  # safetensors creates files as 0600
         os.replace(tmp, path)
     finally:
         if tmp.exists():

@@ -98,25 +98,46 @@ def diffusers_name(key: str) -> str:
     return key
 
 
+def _to_layout(prefixed: dict, layout: str) -> dict:
+    """Rename an original-layout dict (values untouched) to ``layout``, keeping the order."""
+    if layout == "original":
+        return prefixed
+    if layout != "diffusers":
+        raise ValueError(f"layout must be 'original' or 'diffusers', not {layout!r}")
+    out = {}
+    for key, value in prefixed.items():
+        if not key.endswith("pos_encoder.pe"):
+            out[diffusers_name(key)] = value
+        elif ".attention_blocks.0." in key:  # diffusers keeps one table per transformer block
+            module = key.split(".temporal_transformer.")[0]
+            out[f"{module}.transformer_blocks.0.pos_embed.pe"] = value
+    return out
+
+
 def motion_module_shapes(version: str = "v2", channels: Sequence[int] = SD15_CHANNELS,
                          layout: str = "original") -> dict[str, tuple[int, ...]]:
     """Every key and shape of a motion module, in file order, without making any tensor."""
     if version not in VERSIONS:
         raise ValueError(f"unknown motion-module version {version!r}; known: {', '.join(VERSIONS)}")
-    if layout not in ("original", "diffusers"):
-        raise ValueError(f"layout must be 'original' or 'diffusers', not {layout!r}")
     has_mid, pe_length = VERSIONS[version]
-    out: dict[str, tuple[int, ...]] = {}
-    for prefix, c in module_prefixes(tuple(channels), has_mid):
-        for rest, shape in _module_shapes(c, pe_length):
-            key = f"{prefix}.temporal_transformer.{rest}"
-            if layout == "original":
-                out[key] = shape
-            elif not rest.endswith("pos_encoder.pe"):
-                out[diffusers_name(key)] = shape
-            elif ".attention_blocks.0." in rest:  # diffusers keeps one table per transformer block
-                out[f"{prefix}.transformer_blocks.0.pos_embed.pe"] = shape
-    return out
+    original = {f"{prefix}.temporal_transformer.{rest}": shape
+                for prefix, c in module_prefixes(tuple(channels), has_mid)
+                for rest, shape in _module_shapes(c, pe_length)}
+    return _to_layout(original, layout)
+
+
+def _random_value(key: str, shape: tuple[int, ...], dtype: torch.dtype, seed: int,
+                  zero_proj_out: bool = False) -> torch.Tensor:
+    """One motion-module tensor: the sinusoid for position tables, else random as ``motion_module_sd`` says."""
+    if key.endswith((".pe", ".positional_encoding")):
+        return sinusoid(shape[1], shape[2]).to(dtype)
+    if ".proj_out." in key and zero_proj_out:
+        return torch.zeros(shape, dtype=dtype)
+    if len(shape) == 1:
+        is_norm_scale = key.endswith("weight")  # every 1-D weight here is a GroupNorm/LayerNorm scale
+        return normal(key, shape, BIAS_STD, dtype, seed, mean=1.0 if is_norm_scale else 0.0)
+    gain = 0.3 if ".proj_out." in key else 1.0
+    return normal(key, shape, gain / fan_in(shape) ** 0.5, dtype, seed)
 
 
 def motion_module_sd(version: str = "v2", channels: Sequence[int] = SD15_CHANNELS,
@@ -127,21 +148,12 @@ def motion_module_sd(version: str = "v2", channels: Sequence[int] = SD15_CHANNEL
     Linear weights ~ N(0, 1/fan_in), so each layer's output stays O(1); biases ~ N(0, 0.02²); norm scales
     ~ 1 and shifts ~ 0; ``pe`` is the exact sinusoid table (in ``dtype``). ``proj_out`` (the module's
     residual output, zero-initialised in training) is random at 0.3/sqrt(fan_in), or exactly zero with
-    ``zero_proj_out`` (then the module is an identity, as an untrained one is).
+    ``zero_proj_out`` (then the module is an identity, as an untrained one is). Values are drawn per
+    original-layout key, so the ``diffusers`` layout holds the very same tensors under its own names.
     """
-    out: dict[str, torch.Tensor] = {}
-    for key, shape in motion_module_shapes(version, channels, layout).items():
-        if key.endswith(".pe"):
-            out[key] = sinusoid(shape[1], shape[2]).to(dtype)
-        elif ".proj_out." in key and zero_proj_out:
-            out[key] = torch.zeros(shape, dtype=dtype)
-        elif len(shape) == 1:
-            is_norm_scale = key.endswith("weight")  # every 1-D weight here is a GroupNorm/LayerNorm scale
-            out[key] = normal(key, shape, BIAS_STD, dtype, seed, mean=1.0 if is_norm_scale else 0.0)
-        else:
-            gain = 0.3 if ".proj_out." in key else 1.0
-            out[key] = normal(key, shape, gain / fan_in(shape) ** 0.5, dtype, seed)
-    return out
+    out = {key: _random_value(key, shape, dtype, seed, zero_proj_out)
+           for key, shape in motion_module_shapes(version, channels).items()}
+    return _to_layout(out, layout)
 
 
 def _dtype_name(dtype: torch.dtype) -> str:
@@ -161,7 +173,7 @@ def motion_module_file(version: str = "v2", channels: Sequence[int] = SD15_CHANN
 def tiny_motion_module_file(version: str = "v2", channels: Sequence[int] = TINY_CHANNELS,
                             dtype: torch.dtype = torch.float16, seed: int = 0, zero_proj_out: bool = False,
                             layout: str = "original", name: str | None = None) -> Path:
-    """A small motion module (default channels (32, 32, 64, 64), ~1 MB) for fast tests. Its channels match
+    """A small motion module (default channels (32, 32, 64, 64), ~2.5 MB) for fast tests. Its channels match
     ``tiny_unet_config()``, so it can be injected into ``tiny_model_patcher()``."""
     return motion_module_file(version, channels, dtype, seed, zero_proj_out, layout, name)
 
@@ -169,8 +181,9 @@ def tiny_motion_module_file(version: str = "v2", channels: Sequence[int] = TINY_
 def real_motion_module_file(name: str = "animatediff_lightning_4step_comfyui.safetensors") -> Path:
     """The real-shape v2/Lightning layout in fp16 (908,929,664 bytes, ~3 s to write on 2 cores).
 
-    All names share one set of values (seed 0): the first call writes ``mm-v2-original-real-...``
-    and every requested ``name`` is a hard link to it, so several step-count names cost no extra disk.
+    All names share one set of values (seed 0): the first call writes
+    ``mm-v2-original-320x640x1280x1280-float16-s0.safetensors`` and every requested ``name`` is a hard link
+    to it (a copy where links fail), so several step-count names cost no extra disk.
     """
     source = motion_module_file("v2", SD15_CHANNELS, torch.float16, 0, False, "original")
     return source if name == source.name else linked_copy(source, name)
@@ -184,8 +197,7 @@ def sdxl_motion_module_sd(channels: Sequence[int] = (32, 32, 64), dtype: torch.d
     for prefix, c in module_prefixes(tuple(channels), has_mid=False):
         for rest, shape in _module_shapes(c, 32):
             key = f"{prefix}.temporal_transformer.{rest}"
-            out[key] = (sinusoid(shape[1], shape[2]).to(dtype) if key.endswith(".pe")
-                        else normal(key, shape, 1 / fan_in(shape) ** 0.5, dtype, seed))
+            out[key] = _random_value(key, shape, dtype, seed)
     return out
 
 
@@ -200,9 +212,7 @@ def hotshot_sd(channels: Sequence[int] = (32, 64), dtype: torch.dtype = torch.fl
             prefix = f"down_blocks.{i}.temporal_attentions.{j}."
             for rest, shape in _module_shapes(c, 24):
                 rest = rest.replace("pos_encoder.pe", "pos_encoder.positional_encoding")
-                key = prefix + rest
-                out[key] = (sinusoid(shape[1], shape[2]).to(dtype) if key.endswith("positional_encoding")
-                            else normal(key, shape, 1 / fan_in(shape) ** 0.5, dtype, seed))
+                out[prefix + rest] = _random_value(prefix + rest, shape, dtype, seed)
     return out
 
 
@@ -214,7 +224,8 @@ def hotshot_file() -> Path:
     return cached_file("hsxl_temporal_layers-tiny.safetensors", hotshot_sd)
 
 
-# SD1.5 image models (checkpoint, UNet, tiny UNet, ModelPatchers) — imported lazily by callers that need
-# ComfyUI; these names import ComfyUI modules only when called.
+# SD1.5 image models (checkpoint, UNet, tiny UNet, ModelPatchers). Importing them costs nothing: they
+# import ComfyUI only when called (ComfyUI must then be on sys.path, as tests/conftest.py arranges).
 from .sd15_models import (SD15_UNET_CONFIG, sd15_checkpoint_file, sd15_checkpoint_sd,  # noqa: E402,F401
-                          sd15_model_patcher, sd15_unet_sd, tiny_model_patcher, tiny_unet_config, tiny_unet_sd)
+                          sd15_model_patcher, sd15_unet_sd, tiny_model_patcher, tiny_unet_config, tiny_unet_sd,
+                          unet_shapes)
