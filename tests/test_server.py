@@ -1,0 +1,103 @@
+"""End to end through a running ComfyUI server: random real-shape SD1.5 checkpoint (UNet, CLIP-L, VAE) and
+real-shape Lightning motion module → our nodes → 16 frames at 64×64 → VAE decode → saved images.
+Bad inputs fail the prompt with our message, and the server runs the next prompt normally."""
+import os
+
+import pytest
+from PIL import Image
+
+from support.models import real_motion_module_file, sdxl_motion_module_file, sd15_checkpoint_file
+from support.prompts import text_to_video
+from support.server import ComfyServer
+from conftest import COMFYUI_PATH
+
+MODULE = "animatediff_lightning_4step_comfyui.safetensors"
+CORRUPT = "animatediff_lightning_8step_comfyui.safetensors"
+SDXL = "mm_sdxl_v10_beta.safetensors"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    base = tmp_path_factory.mktemp("comfy")
+    checkpoint = sd15_checkpoint_file()
+    srv = ComfyServer(COMFYUI_PATH, base, {
+        "checkpoints": [checkpoint],
+        "animatediff_models": [real_motion_module_file(), sdxl_motion_module_file()],
+    })
+    # a download cut in half, under a name the loader lists
+    (base / "models" / "animatediff_models" / CORRUPT).write_bytes(
+        real_motion_module_file().open("rb").read(5_000_000))
+    os.rename(base / "models" / "animatediff_models" / sdxl_motion_module_file().name,
+              base / "models" / "animatediff_models" / SDXL)
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def saved_frames(server, result):
+    images = [img for out in result["outputs"].values() for img in out.get("images", [])]
+    paths = [server.base_dir / "output" / img["subfolder"] / img["filename"] for img in images]
+    return [Image.open(p) for p in paths]
+
+
+def test_pack_loaded_without_import_errors(server):
+    info = server.get("/object_info")
+    ours = {k for k in info if k.startswith("ADL_")}
+    assert ours == {"ADL_LoadMotionModule", "ADL_ApplyMotionModule", "ADL_LightningScheduler",
+                    "ADL_LightningSampler", "ADL_SampleLightning"}
+    failed = [line for line in server.log().splitlines()
+              if ("IMPORT FAILED" in line or "Cannot import" in line) and "animatediff" in line.lower()]
+    assert not failed, failed
+    assert MODULE in info["ADL_LoadMotionModule"]["input"]["required"]["model_name"][1]["options"]
+    for node in ours:  # every input and output carries a tooltip
+        spec = info[node]
+        for name, (kind, *options) in spec["input"].get("required", {}).items():
+            assert options and options[0].get("tooltip"), (node, name)
+        assert all(spec["output_tooltips"]), node
+        assert spec["category"].startswith("AnimateDiff-Lightning")
+
+
+@pytest.mark.parametrize("sampler", ["lightning", "ksampler", "custom"])
+def test_text_to_video(server, sampler):
+    result = server.run(text_to_video("sd15-random-fp16.safetensors", MODULE, prefix=f"t2v_{sampler}",
+                                      sampler=sampler))
+    assert result["ok"], result["error"] or server.log()[-3000:]
+    frames = saved_frames(server, result)
+    assert len(frames) == 16 and all(f.size == (64, 64) for f in frames)
+    if sampler == "lightning":  # the loader reports what it found
+        text = result["outputs"]["5"]["text"][0]
+        assert "Lightning 4-step" in text and "steps 4" in text
+
+
+def assert_fails_then_recovers(server, prompt, *fragments):
+    result = server.run(prompt)
+    assert not result["ok"]
+    message = result["error"]
+    for fragment in fragments:
+        assert fragment in message, message
+    assert server.alive()
+    assert server.get("/system_stats")
+    assert not list((server.base_dir / "output").glob("bad_*")), "a failed prompt left files behind"
+
+
+def test_missing_file(server):
+    prompt = text_to_video("sd15-random-fp16.safetensors", "not_there.safetensors", prefix="bad_missing")
+    assert_fails_then_recovers(server, prompt, "not_there.safetensors", "animatediff_models")
+
+
+def test_corrupt_file(server):
+    prompt = text_to_video("sd15-random-fp16.safetensors", CORRUPT, prefix="bad_corrupt")
+    assert_fails_then_recovers(server, prompt, CORRUPT, "download it again")
+
+
+def test_sdxl_module(server):
+    prompt = text_to_video("sd15-random-fp16.safetensors", SDXL, prefix="bad_sdxl")
+    assert_fails_then_recovers(server, prompt, SDXL, "SDXL motion module")
+
+
+def test_too_many_frames_then_next_prompt_runs(server):
+    prompt = text_to_video("sd15-random-fp16.safetensors", MODULE, frames=40, prefix="bad_frames")
+    assert_fails_then_recovers(server, prompt, "40 frames", "32", "context windows")
+    result = server.run(text_to_video("sd15-random-fp16.safetensors", MODULE, frames=8, prefix="after_error"))
+    assert result["ok"], result["error"]
+    assert len(saved_frames(server, result)) == 8
