@@ -1,6 +1,7 @@
 """End to end through a running ComfyUI server: random real-shape SD1.5 checkpoint (UNet, CLIP-L, VAE) and
 real-shape Lightning motion module → our nodes → 16 frames at 64×64 → VAE decode → saved images.
 Bad inputs fail the prompt with our message, and the server runs the next prompt normally."""
+import json
 import os
 
 import pytest
@@ -101,3 +102,23 @@ def test_too_many_frames_then_next_prompt_runs(server):
     result = server.run(text_to_video("sd15-random-fp16.safetensors", MODULE, frames=8, prefix="after_error"))
     assert result["ok"], result["error"]
     assert len(saved_frames(server, result)) == 8
+
+
+def test_example_workflow_is_served_and_runs(server):
+    from support.workflow import to_api
+    from support.server import PACK_DIR_NAME
+    from conftest import ROOT
+
+    templates = server.get("/api/workflow_templates")
+    assert "text_to_video_lightning_4step" in templates[PACK_DIR_NAME]
+    workflow = json.loads((ROOT / "workflows" / "text_to_video_lightning_4step.json").read_text())
+    prompt = to_api(workflow, server.get("/object_info"))
+    by_type = {node["class_type"]: node["inputs"] for node in prompt.values()}
+    by_type["CheckpointLoaderSimple"]["ckpt_name"] = "sd15-random-fp16.safetensors"
+    by_type["EmptyLatentImage"].update(width=64, height=64)
+    by_type["SaveAnimatedWEBP"]["filename_prefix"] = "example_t2v"
+    result = server.run(prompt)
+    assert result["ok"], result["error"]
+    webp = [img for out in result["outputs"].values() for img in out.get("images", [])]
+    animation = Image.open(server.base_dir / "output" / webp[0]["subfolder"] / webp[0]["filename"])
+    assert animation.n_frames == 16 and animation.size == (64, 64)
