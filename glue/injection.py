@@ -26,6 +26,7 @@ from ..motion_modules import MotionModuleError, MotionModuleInfo, MotionModuleSe
 from .schedules import animatediff_model_sampling
 
 KEY = "animatediff_lightning"
+SLOT_NAME = "animatediff_motion_module"
 
 
 @dataclass
@@ -128,13 +129,16 @@ class MotionInjection:
         unet = patcher.model.diffusion_model
         self.eject(patcher)  # never two motion modules in one UNet
         for where, block, index, module in motion_module_places(unet, motion):
-            block.insert(index, MotionModuleSlot(module, self.scale, where))
+            # Insert under a name of its own, in place: every existing layer keeps its index-name, so weight
+            # keys (LoRA patches, backups, partial loading) mean the same while the slot is in.
+            layers = list(block._modules.items())
+            layers.insert(index, (SLOT_NAME, MotionModuleSlot(module, self.scale, where)))
+            block._modules.clear()
+            block._modules.update(layers)
 
     def eject(self, patcher: comfy.model_patcher.ModelPatcher):
         for block in _unet_blocks(patcher.model.diffusion_model):
-            for i in reversed(range(len(block))):
-                if isinstance(block[i], MotionModuleSlot):
-                    del block[i]
+            block._modules.pop(SLOT_NAME, None)
 
 
 class FrameLimit:

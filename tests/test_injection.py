@@ -177,3 +177,20 @@ def test_model_without_sd15_unet_is_refused(motion):
     patcher = comfy.model_patcher.ModelPatcher(model, torch.device("cpu"), torch.device("cpu"))
     with pytest.raises(MotionModuleError, match="does not fit this model's UNet"):
         apply_motion_module(patcher, motion)
+
+
+def test_weight_patches_on_the_model_still_apply(base, tmp_path):
+    """A LoRA-style weight patch keyed by UNet names (here the mid block's last resblock, which a slot
+    precedes) reaches the same weight with the motion module in, and is undone on unpatch."""
+    key = "diffusion_model.middle_block.2.in_layers.0.weight"
+    weight = base.model.diffusion_model.middle_block[2].in_layers[0].weight
+    original = weight.detach().clone()
+    lora = base.clone()
+    lora.add_patches({key: (torch.full_like(weight, 0.05),)})
+    identity = apply_motion_module(lora, handle(tmp_path, zero_proj_out=True), animatediff_schedule=False)
+    sigmas = model_sigmas(base, 4, 1.0)
+    with_lora = sample(lora, noise(), sigmas=sigmas)
+    assert not torch.equal(with_lora, sample(base, noise(), sigmas=sigmas))
+    assert torch.equal(sample(identity, noise(), sigmas=sigmas), with_lora)
+    comfy.model_management.unload_all_models()
+    assert torch.equal(base.model.diffusion_model.middle_block[2].in_layers[0].weight, original)
