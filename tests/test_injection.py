@@ -138,6 +138,8 @@ def test_unpatch_restores_unet_and_clones_stay_isolated(base, motion):
     assert KEY not in base.injections and KEY not in base.additional_models
     assert base.get_model_object("model_sampling") is not patched.get_model_object("model_sampling")
     sample(patched, noise())
+    loaded = [m.model.model for m in comfy.model_management.current_loaded_models]
+    assert motion.model in loaded, "the motion module is loaded and counted as an additional model"
     after = sample(base, noise())  # loading the plain clone ejects the motion module
     assert torch.equal(before, after)
     assert_same_unet(base, fingerprint)
