@@ -23,6 +23,7 @@ from comfy.ldm.modules.attention import optimized_attention
 from comfy.ldm.modules.diffusionmodules.openaimodel import ResBlock, Upsample
 
 from ..motion_modules import MotionModuleError, MotionModuleInfo, MotionModuleSet, load_motion_module
+from .checks import SamplingChecks
 from .schedules import animatediff_model_sampling
 
 KEY = "animatediff_lightning"
@@ -141,22 +142,6 @@ class MotionInjection:
             block._modules.pop(SLOT_NAME, None)
 
 
-class FrameLimit:
-    """OUTER_SAMPLE wrapper: more frames than the position encoding holds needs context windows."""
-
-    def __init__(self, limit: int, title: str):
-        self.limit, self.title = limit, title
-
-    def __call__(self, executor, noise, *args, **kwargs):
-        frames = noise.shape[0]
-        if frames > self.limit and "context_handler" not in executor.class_obj.model_options:
-            raise MotionModuleError(
-                f"{frames} frames is more than the {self.limit} this motion module ({self.title}) can see at "
-                f"once. Use at most {self.limit} frames (the latent batch size), or add context windows "
-                "to the model to render longer videos in overlapping windows.")
-        return executor(noise, *args, **kwargs)
-
-
 def apply_motion_module(model: comfy.model_patcher.ModelPatcher, handle: MotionModuleHandle,
                         motion_scale: float = 1.0, animatediff_schedule: bool = True):
     """A clone of ``model`` that runs ``handle``'s motion module; ``model`` itself is left untouched."""
@@ -169,8 +154,7 @@ def apply_motion_module(model: comfy.model_patcher.ModelPatcher, handle: MotionM
     if not any(cls is MotionModuleSlot for cls, _ in patches):
         m.set_model_forward_timestep_embed_patch((MotionModuleSlot, run_slot))
     m.remove_wrappers_with_key(comfy.patcher_extension.WrappersMP.OUTER_SAMPLE, KEY)
-    m.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.OUTER_SAMPLE, KEY,
-                           FrameLimit(handle.info.frame_limit, handle.info.title))
+    m.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.OUTER_SAMPLE, KEY, SamplingChecks(handle.info))
     m.set_attachments(KEY, handle.info)
     if animatediff_schedule:
         m.add_object_patch("model_sampling", animatediff_model_sampling(model.get_model_object("model_sampling")))

@@ -1,0 +1,43 @@
+"""Checks made once per sampling run (an OUTER_SAMPLE wrapper), before any model is loaded or patched,
+so a bad graph fails fast with a message that says what to change."""
+from __future__ import annotations
+
+from ..motion_modules import MotionModuleError, MotionModuleInfo
+
+
+def control_hints(conds: dict):
+    """(name, hint batch) of every ControlNet / T2I-Adapter reachable from the conds."""
+    seen = set()
+    for cond_list in conds.values():
+        for cond in cond_list:
+            control = cond.get("control")
+            while control is not None and id(control) not in seen:
+                seen.add(id(control))
+                hint = getattr(control, "cond_hint_original", None)
+                if hint is not None:
+                    yield type(control).__name__, hint
+                control = getattr(control, "previous_controlnet", None)
+
+
+class SamplingChecks:
+    """Frames vs. the position encoding, and hint count vs. frame count."""
+
+    def __init__(self, info: MotionModuleInfo):
+        self.limit, self.title = info.frame_limit, info.title
+
+    def __call__(self, executor, noise, *args, **kwargs):
+        guider = executor.class_obj
+        frames = noise.shape[0]
+        windowed = "context_handler" in guider.model_options
+        if frames > self.limit and not windowed:
+            raise MotionModuleError(
+                f"{frames} frames is more than the {self.limit} this motion module ({self.title}) can see at "
+                f"once. Use at most {self.limit} frames (the latent batch size), or add context windows "
+                "to the model to render longer videos in overlapping windows.")
+        for name, hint in control_hints(getattr(guider, "conds", {}) or {}):
+            if hint.shape[0] not in (1, frames):
+                raise MotionModuleError(
+                    f"the {name} hint has {hint.shape[0]} images but the video has {frames} frames. Give one "
+                    "hint image per frame (e.g. run the preprocessor on the same loaded frames), or a single "
+                    "image to use for every frame.")
+        return executor(noise, *args, **kwargs)
