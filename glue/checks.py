@@ -2,7 +2,10 @@
 so a bad graph fails fast with a message that says what to change."""
 from __future__ import annotations
 
+import comfy.context_windows as cw
+
 from ..motion_modules import MotionModuleError, MotionModuleInfo
+from .context import LightningContextHandler, validate_windows
 
 
 def control_hints(conds: dict):
@@ -20,7 +23,10 @@ def control_hints(conds: dict):
 
 
 class SamplingChecks:
-    """Frames vs. the position encoding, and hint count vs. frame count."""
+    """Frames vs. the position encoding (or the context windows), and hint count vs. frame count.
+
+    A model that carries core ``ContextWindowsManual`` settings gets our handler for this run (same settings),
+    so hints and per-frame conds are sliced per window there too."""
 
     def __init__(self, info: MotionModuleInfo):
         self.limit, self.title = info.frame_limit, info.title
@@ -28,12 +34,16 @@ class SamplingChecks:
     def __call__(self, executor, noise, *args, **kwargs):
         guider = executor.class_obj
         frames = noise.shape[0]
-        windowed = "context_handler" in guider.model_options
-        if frames > self.limit and not windowed:
+        handler = guider.model_options.get("context_handler")
+        if type(handler) is cw.IndexListContextHandler:
+            handler = guider.model_options["context_handler"] = LightningContextHandler.from_core(handler)
+        if isinstance(handler, cw.IndexListContextHandler):
+            validate_windows(handler.context_length, handler.context_overlap, self.limit, self.title)
+        elif frames > self.limit:
             raise MotionModuleError(
                 f"{frames} frames is more than the {self.limit} this motion module ({self.title}) can see at "
                 f"once. Use at most {self.limit} frames (the latent batch size), or add context windows "
-                "to the model to render longer videos in overlapping windows.")
+                "(Context Options node) to render longer videos in overlapping windows.")
         for name, hint in control_hints(getattr(guider, "conds", {}) or {}):
             if hint.shape[0] not in (1, frames):
                 raise MotionModuleError(

@@ -1,13 +1,15 @@
 """The pack's nodes: each a schema and one call into the glue layer."""
 from comfy_api.v0_0_2 import ComfyExtension
 
+from .consistency import VideoConsistency
+from .context import ContextOptions, PromptTravel
 from .motion_module import ApplyMotionModule, LoadMotionModule
 from .sampling import LightningSampler, LightningScheduler, SampleLightning
 
-NODES = [LoadMotionModule, ApplyMotionModule, LightningScheduler, LightningSampler, SampleLightning]
+NODES = [LoadMotionModule, ApplyMotionModule, LightningScheduler, LightningSampler, SampleLightning,
+         ContextOptions, PromptTravel, VideoConsistency]
 
 
 class LightningExtension(ComfyExtension):
     async def get_node_list(self):
         return NODES
-

@@ -44,8 +44,8 @@ def saved_frames(server, result):
 def test_pack_loaded_without_import_errors(server):
     info = server.get("/object_info")
     ours = {k for k in info if k.startswith("ADL_")}
-    assert ours == {"ADL_LoadMotionModule", "ADL_ApplyMotionModule", "ADL_LightningScheduler",
-                    "ADL_LightningSampler", "ADL_SampleLightning"}
+    from animatediff_lightning.nodes import NODES
+    assert ours == {node.define_schema().node_id for node in NODES}
     failed = [line for line in server.log().splitlines()
               if ("IMPORT FAILED" in line or "Cannot import" in line) and "animatediff" in line.lower()]
     assert not failed, failed

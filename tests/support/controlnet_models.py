@@ -34,3 +34,17 @@ def controlnet_sd(dtype: torch.dtype = torch.float16, seed: int = 0) -> dict[str
 def controlnet_file(seed: int = 0) -> Path:
     """The cached fp16 real-shape SD1.5 ControlNet (~723 MB)."""
     return cached_file(CONTROLNET_NAME, lambda: controlnet_sd(torch.float16, seed))
+
+
+def tiny_controlnet(config: dict, seed: int = 0):
+    """A core ``comfy.controlnet.ControlNet`` around a random ControlNet of the tiny UNet ``config`` (fp32, CPU)."""
+    import comfy.cldm.cldm
+    import comfy.controlnet
+    import comfy.ops
+    net_config = {k: v for k, v in config.items() if k != "out_channels"}
+    net_config.update(num_heads=8, num_head_channels=-1, hint_channels=3)
+    net = comfy.cldm.cldm.ControlNet(**net_config, dtype=torch.float32, device="cpu",
+                                     operations=comfy.ops.disable_weight_init)
+    net.load_state_dict({k: random_param(f"control_model.{k}", tuple(v.shape), torch.float32, seed)
+                         for k, v in net.state_dict().items()})
+    return comfy.controlnet.ControlNet(net, load_device=torch.device("cpu"), manual_cast_dtype=None)

@@ -1,0 +1,139 @@
+"""Context windows for long videos, on ComfyUI's own index-list handler (comfy/context_windows.py).
+
+Core's handler slices the latents and timesteps per window but hands every window the first frames'
+ControlNet / T2I-Adapter hints and the unsliced per-frame conditioning. ``LightningContextHandler`` keeps
+core's schedules, fuse methods and callbacks and makes everything per frame the window's own: conds whose
+batch is the frame count (prompt travel), masks, and control hints (frame i's hint reaches frame i in
+whichever window it falls). The motion module sees each window as a video of its own, positions from 0.
+"""
+from __future__ import annotations
+
+import copy
+
+import torch
+import comfy.context_windows as cw
+import comfy.patcher_extension
+
+from ..motion_modules import MotionModuleError
+
+# Our option names (widget values, append only) -> core's names.
+SCHEDULES = {"static": cw.ContextSchedules.STATIC_STANDARD, "uniform": cw.ContextSchedules.UNIFORM_STANDARD,
+             "looped": cw.ContextSchedules.UNIFORM_LOOPED}
+FUSE_METHODS = {"pyramid": cw.ContextFuseMethods.PYRAMID, "flat": cw.ContextFuseMethods.FLAT,
+                "overlap-linear": cw.ContextFuseMethods.OVERLAP_LINEAR}
+NOISE_TYPES = ("per-frame", "FreeNoise")
+KEY = "animatediff_lightning_context"
+
+
+class LightningContextHandler(cw.IndexListContextHandler):
+    def __init__(self, *args, noise_type: str = "per-frame", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.noise_type = noise_type
+
+    @classmethod
+    def from_core(cls, handler: cw.IndexListContextHandler) -> "LightningContextHandler":
+        """Ours, with the settings of a core handler (e.g. from the core ContextWindowsManual node)."""
+        ours = cls(handler.context_schedule, handler.fuse_method, handler.context_length, handler.context_overlap,
+                   handler.context_stride, handler.closed_loop, handler.dim)
+        ours.callbacks = handler.callbacks
+        return ours
+
+    def set_step(self, timestep, model_options):
+        # core compares the whole per-frame timestep batch with the sigma list, which fails for any batch > 1
+        sigmas = model_options["transformer_options"]["sample_sigmas"]
+        matches = torch.nonzero(torch.isclose(sigmas, timestep.flatten()[0].to(sigmas), rtol=1e-4))
+        if matches.numel() == 0:
+            raise MotionModuleError("context windows: the current noise level is not in the sampler's sigmas.")
+        self._step = int(matches[0].item())
+
+    def get_resized_cond(self, cond_in, x_in, window, device=None):
+        resized = super().get_resized_cond(cond_in, x_in, window, device)
+        if resized is None:
+            return None
+        frames = x_in.size(self.dim)
+        for cond in resized:
+            model_conds = cond.get("model_conds")
+            if isinstance(model_conds, dict):
+                cond["model_conds"] = {k: _window_cond(v, window, frames, device) for k, v in model_conds.items()}
+            if cond.get("control") is not None:
+                cond["control"] = window_control(cond["control"], window.index_list, frames)
+        return resized
+
+
+def _window_cond(value, window, frames: int, device):
+    tensor = getattr(value, "cond", None)
+    if isinstance(tensor, torch.Tensor) and tensor.ndim > 0 and tensor.size(0) == frames and frames > 1:
+        return value._copy_with(window.get_tensor(tensor, device, dim=0))
+    return value
+
+
+def window_control(control, indices: list[int], frames: int):
+    """A shallow copy of a control chain whose per-frame hints are those of ``indices``."""
+    previous = control.previous_controlnet
+    windowed_previous = window_control(previous, indices, frames) if previous is not None else None
+    hint = getattr(control, "cond_hint_original", None)
+    if windowed_previous is previous and (hint is None or hint.shape[0] != frames or frames == 1):
+        return control
+    windowed = copy.copy(control)  # keeps pre_run state (timestep range, model sampling) and the model
+    windowed.previous_controlnet = windowed_previous
+    if hint is not None and hint.shape[0] == frames:
+        windowed.cond_hint_original = hint[indices]
+        windowed.cond_hint = None  # preprocessed per window
+    return windowed
+
+
+def validate_windows(length: int, overlap: int, limit: int | None = None, title: str = "") -> None:
+    if overlap >= length:
+        raise MotionModuleError(
+            f"context_overlap ({overlap}) must be smaller than context_length ({length}): windows would never "
+            "advance. Use an overlap of about a quarter of the length (4 for 16).")
+    if limit is not None and length > limit:
+        raise MotionModuleError(
+            f"context_length {length} is longer than the {limit} frames this motion module ({title}) can see "
+            f"at once. Use context_length {min(16, limit)} (as trained) up to {limit}.")
+
+
+def freenoise(noise: torch.Tensor, length: int, overlap: int, seed: int) -> torch.Tensor:
+    """FreeNoise-style noise: frames past the first window reuse that window's noise, shuffled per window
+    step, so overlapping windows start from related noise (Qiu et al. 2023)."""
+    frames = noise.shape[0]
+    if frames <= length:
+        return noise
+    out = noise.clone()
+    step = max(length - overlap, 1)
+    g = torch.Generator().manual_seed(int(seed) & 0xFFFFFFFFFFFF)
+    for start in range(length, frames, step):
+        end = min(start + step, frames)
+        source = torch.arange(start - length, start - length + step)[: end - start]
+        order = source[torch.randperm(source.numel(), generator=g)]
+        out[start:end] = out[order]
+    return out
+
+
+def make_handler(length: int, overlap: int, schedule: str, fuse_method: str, closed_loop: bool,
+                 noise_type: str) -> LightningContextHandler:
+    validate_windows(length, overlap)
+    return LightningContextHandler(
+        cw.get_matching_context_schedule(SCHEDULES[schedule]), cw.get_matching_fuse_method(FUSE_METHODS[fuse_method]),
+        context_length=length, context_overlap=overlap, context_stride=1, closed_loop=closed_loop, dim=0,
+        noise_type=noise_type)
+
+
+class ContextNoise:
+    """OUTER_SAMPLE wrapper: FreeNoise rearranges the initial noise before sampling starts."""
+
+    def __call__(self, executor, noise, latent_image, sampler, sigmas, denoise_mask=None, callback=None,
+                 disable_pbar=False, seed=None, **kwargs):
+        handler = executor.class_obj.model_options.get("context_handler")
+        if getattr(handler, "noise_type", None) == "FreeNoise":
+            noise = freenoise(noise, handler.context_length, handler.context_overlap, seed or 0)
+        return executor(noise, latent_image, sampler, sigmas, denoise_mask, callback, disable_pbar, seed, **kwargs)
+
+
+def apply_context_windows(model, handler: LightningContextHandler):
+    m = model.clone()
+    m.model_options["context_handler"] = handler
+    cw.create_prepare_sampling_wrapper(m)  # memory estimates for one window, as core does
+    m.remove_wrappers_with_key(comfy.patcher_extension.WrappersMP.OUTER_SAMPLE, KEY)
+    m.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.OUTER_SAMPLE, KEY, ContextNoise())
+    return m

@@ -1,0 +1,70 @@
+"""Long videos: context windows, and prompt travel."""
+from comfy_api.v0_0_2 import io
+
+from ..glue.context import FUSE_METHODS, NOISE_TYPES, SCHEDULES, apply_context_windows, make_handler
+from ..glue.prompt_travel import travel_conditioning
+from .types import CATEGORY
+
+LONG = f"{CATEGORY}/long video"
+
+
+class ContextOptions(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="ADL_ContextOptions",
+            display_name="Context Options (Lightning)",
+            category=LONG,
+            description="Renders videos longer than the motion module's window in overlapping windows; hints and "
+                        "per-frame prompts follow their frames into every window.",
+            inputs=[
+                io.Model.Input("model", tooltip="The model with the motion module applied."),
+                io.Int.Input("context_length", default=16, min=2, max=64,
+                             tooltip="Frames per window. 16 as Lightning was trained; at most 32."),
+                io.Int.Input("context_overlap", default=4, min=0, max=63,
+                             tooltip="Frames shared by neighbouring windows (smaller than context_length)."),
+                io.Combo.Input("context_schedule", options=list(SCHEDULES), default="static",
+                               tooltip="static: fixed windows; uniform: windows shift every step; looped: windows "
+                                       "wrap around the end (for seamless loops with closed_loop)."),
+                io.Combo.Input("fuse_method", options=list(FUSE_METHODS), default="pyramid",
+                               tooltip="How overlapping windows are blended: pyramid weights a window's centre "
+                                       "most; flat averages; overlap-linear ramps across the overlap only."),
+                io.Boolean.Input("closed_loop", default=False,
+                                 tooltip="With the looped schedule: the last frames blend into the first."),
+                io.Combo.Input("noise_type", options=list(NOISE_TYPES), default="per-frame",
+                               tooltip="per-frame: independent noise; FreeNoise: later windows reuse the first "
+                                       "window's noise, shuffled, for steadier long videos."),
+            ],
+            outputs=[io.Model.Output(tooltip="The model, sampling in context windows.")],
+        )
+
+    @classmethod
+    def execute(cls, model, context_length, context_overlap, context_schedule, fuse_method, closed_loop,
+                noise_type) -> io.NodeOutput:
+        handler = make_handler(context_length, context_overlap, context_schedule, fuse_method, closed_loop,
+                               noise_type)
+        return io.NodeOutput(apply_context_windows(model, handler))
+
+
+class PromptTravel(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="ADL_PromptTravel",
+            display_name="Prompt Travel (Lightning)",
+            category=LONG,
+            description="Keyframed prompts, interpolated frame by frame.",
+            inputs=[
+                io.Clip.Input("clip", tooltip="The checkpoint's CLIP."),
+                io.String.Input("text", multiline=True, default="0: a cat walking in the snow\n48: a cat walking on the beach",
+                                tooltip="One keyframe per line: 'FRAME: prompt'. Frames between keyframes blend "
+                                        "the two prompts; before the first and after the last they hold."),
+                io.Int.Input("frames", default=96, min=1, max=10000,
+                             tooltip="Number of frames (the latent batch size)."),
+            ],
+            outputs=[io.Conditioning.Output(tooltip="Per-frame conditioning; connect as positive.")],
+        )
+
+    @classmethod
+    def execute(cls, clip, text, frames) -> io.NodeOutput:
+        return io.NodeOutput(travel_conditioning(clip, text, frames))
