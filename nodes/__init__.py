@@ -5,9 +5,10 @@ from .consistency import VideoConsistency
 from .context import ContextOptions, PromptTravel
 from .motion_module import ApplyMotionModule, LoadMotionModule
 from .sampling import LightningSampler, LightningScheduler, SampleLightning
+from .video import LoadVideo, SaveVideo
 
 NODES = [LoadMotionModule, ApplyMotionModule, LightningScheduler, LightningSampler, SampleLightning,
-         ContextOptions, PromptTravel, VideoConsistency]
+         ContextOptions, PromptTravel, LoadVideo, SaveVideo, VideoConsistency]
 
 
 class LightningExtension(ComfyExtension):

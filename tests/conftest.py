@@ -30,3 +30,7 @@ if "animatediff_lightning" not in sys.modules:
     module = importlib.util.module_from_spec(spec)
     sys.modules["animatediff_lightning"] = module
     spec.loader.exec_module(module)
+
+from animatediff_lightning.glue.folders import register_model_folders  # noqa: E402  (as comfy_entrypoint does)
+
+register_model_folders()

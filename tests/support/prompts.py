@@ -39,3 +39,20 @@ def text_to_video(checkpoint: str, motion_module: str, frames: int = 16, size: i
     else:
         raise ValueError(sampler)
     return prompt
+
+
+def load_and_save_video(video: str = "", fmt: str = "mp4", prefix: str = "adl_video", path: str = "",
+                        audio: bool = True, filename_prefix: str | None = None, crf: int = 23,
+                        **load_options) -> dict:
+    """ADL_LoadVideo → ADL_SaveVideo (its fps, and its audio when ``audio``). ``load_options`` override the
+    loader's widgets (frame_load_cap, skip_first_frames, select_every_nth, force_rate, width, height,
+    resize_mode, memory_cap_gb)."""
+    load = {"video": video, "path": path, "frame_load_cap": 0, "skip_first_frames": 0, "select_every_nth": 1,
+            "force_rate": 0.0, "width": 0, "height": 0, "resize_mode": "crop", "memory_cap_gb": 4.0}
+    load.update(load_options)
+    save = {"images": ["1", 0], "fps": ["1", 2], "filename_prefix": filename_prefix or prefix, "format": fmt,
+            "crf": crf}
+    if audio:
+        save["audio"] = ["1", 3]
+    return {"1": {"class_type": "ADL_LoadVideo", "inputs": load},
+            "2": {"class_type": "ADL_SaveVideo", "inputs": save}}

@@ -1,0 +1,136 @@
+"""Load a clip into an IMAGE batch; save an IMAGE batch as mp4 / webm / gif.
+
+Widget order is positional in saved workflows (widgets_values): append new inputs at the end, never
+reorder or rename.
+- ADL_LoadVideo: video, path, frame_load_cap, skip_first_frames, select_every_nth, force_rate, width,
+  height, resize_mode, memory_cap_gb — then the frontend's upload button value; the VIDEO socket
+  (video_input) has no widget.
+- ADL_SaveVideo: fps, filename_prefix, format, crf — images and audio are sockets.
+"""
+from comfy_api.v0_0_2 import io, ui
+
+from ..glue.video import input_fingerprint, input_videos, load_video, save_video
+from ..video.decode import RESIZE_MODES, LoadOptions
+from ..video.encode import FORMATS
+from .types import CATEGORY
+
+VIDEO = f"{CATEGORY}/video"
+
+
+class LoadVideo(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="ADL_LoadVideo",
+            display_name="Load Video (Lightning)",
+            category=VIDEO,
+            description="Decodes a clip frame by frame into an IMAGE batch, with frame selection, resampling, "
+                        "resizing, its audio, and a memory guard that refuses a load too big before decoding.",
+            inputs=[
+                io.Combo.Input("video", options=input_videos(), upload=io.UploadType.video,
+                               tooltip="A clip in ComfyUI's input folder; the upload button puts one there. "
+                                       "Ignored when 'path' is filled in or a VIDEO is connected."),
+                io.String.Input("path", default="",
+                                tooltip="Optional: a clip's path under ComfyUI's input folder, e.g. "
+                                        "clips/shot1.mp4 (sub-folders allowed). Used instead of 'video' when not "
+                                        "empty. Paths leaving the input folder are refused."),
+                io.Int.Input("frame_load_cap", default=0, min=0, max=1_000_000,
+                             tooltip="Load at most this many frames (counted after force_rate, skip and "
+                                     "select_every_nth). 0 = all, up to memory_cap_gb."),
+                io.Int.Input("skip_first_frames", default=0, min=0, max=10_000_000,
+                             tooltip="Drop this many frames from the start (counted at force_rate when set)."),
+                io.Int.Input("select_every_nth", default=1, min=1, max=1000,
+                             tooltip="Keep every n-th frame after skipping: 2 halves the frames and the fps."),
+                io.Float.Input("force_rate", default=0.0, min=0.0, max=240.0, step=1.0, round=0.001,
+                               tooltip="Resample the clip to this frame rate first (frames are repeated or "
+                                       "dropped, never blended). 0 = keep the clip's rate."),
+                io.Int.Input("width", default=0, min=0, max=8192, step=8,
+                             tooltip="Output width, rounded to a multiple of 8. 0 with height 0 = keep the "
+                                     "clip's size; 0 with a height = follow the clip's aspect ratio."),
+                io.Int.Input("height", default=0, min=0, max=8192, step=8,
+                             tooltip="Output height, rounded to a multiple of 8. 0 with width 0 = keep the "
+                                     "clip's size; 0 with a width = follow the clip's aspect ratio."),
+                io.Combo.Input("resize_mode", options=list(RESIZE_MODES), default=RESIZE_MODES[0],
+                               tooltip="When the target aspect differs from the clip's: crop = keep the aspect, "
+                                       "fill the frame and cut the centre out; pad = keep the aspect, fit the "
+                                       "whole clip and fill the rest with black."),
+                io.Float.Input("memory_cap_gb", default=4.0, min=0.01, max=1024.0, step=0.5, round=0.01,
+                               tooltip="Refuse (before decoding) a load whose IMAGE batch would take more than "
+                                       "this many GB (10^9 bytes; frames × height × width × 3 × 4 bytes). The "
+                                       "message says how many frames fit."),
+                io.Video.Input("video_input", optional=True,
+                               tooltip="Optional core VIDEO (e.g. from Load Video); when connected it is used "
+                                       "instead of 'video' and 'path', with the same options."),
+            ],
+            outputs=[
+                io.Image.Output(display_name="images", tooltip="The frames: IMAGE batch [N, H, W, 3], 0..1."),
+                io.Int.Output(display_name="frame_count", tooltip="How many frames were loaded (N)."),
+                io.Float.Output(display_name="fps",
+                                tooltip="Frame rate of the loaded frames: (force_rate or the clip's rate) / "
+                                        "select_every_nth. Connect it to the saver's fps."),
+                io.Audio.Output(display_name="audio",
+                                tooltip="The clip's audio for the loaded frames' time span, or None when the "
+                                        "clip has no audio (nodes that require audio will then fail)."),
+                io.Video.Output(display_name="video",
+                                tooltip="The loaded frames, fps and audio as a core VIDEO, for core video nodes."),
+            ],
+        )
+
+    @classmethod
+    def validate_inputs(cls, video, path=""):
+        # Taking 'video' here lets a typed path or a connected VIDEO stand in for an empty or stale file list;
+        # the file itself is checked when the node runs, with a message that names it.
+        return True
+
+    @classmethod
+    def fingerprint_inputs(cls, video=None, path="", **kwargs):
+        return input_fingerprint(video, path)
+
+    @classmethod
+    def execute(cls, video, path, frame_load_cap, skip_first_frames, select_every_nth, force_rate, width, height,
+                resize_mode, memory_cap_gb, video_input=None) -> io.NodeOutput:
+        options = LoadOptions(frame_load_cap, skip_first_frames, select_every_nth, force_rate, width, height,
+                              resize_mode, memory_cap_gb)
+        r = load_video(video, path, options, video_input)
+        return io.NodeOutput(r.images, r.frame_count, r.fps, r.audio, r.video)
+
+
+class SaveVideo(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="ADL_SaveVideo",
+            display_name="Save Video (Lightning)",
+            category=VIDEO,
+            description="Encodes an IMAGE batch (and audio) frame by frame into mp4, webm or gif in ComfyUI's "
+                        "output folder, with the workflow embedded where the format allows.",
+            inputs=[
+                io.Image.Input("images", tooltip="The frames to save, in order."),
+                io.Float.Input("fps", default=8.0, min=0.01, max=240.0, step=1.0, round=0.001,
+                               tooltip="Frames per second; connect Load Video's fps to keep the clip's timing."),
+                io.String.Input("filename_prefix", default="AnimateDiff-Lightning/video",
+                                tooltip="File name in ComfyUI's output folder; '/' makes sub-folders and a counter "
+                                        "is added (name_00001_.mp4). Absolute paths and '..' are refused."),
+                io.Combo.Input("format", options=list(FORMATS), default=FORMATS[0],
+                               tooltip="mp4 = H.264 yuv420p + AAC audio, plays everywhere; webm = VP9 + Opus; "
+                                       "gif = 256 colours, no audio. mp4 and webm pad an odd width or height by "
+                                       "one pixel (edge repeated) to make it even; gif keeps the size."),
+                io.Int.Input("crf", default=19, min=0, max=63,
+                             tooltip="Quality: lower = better and bigger. mp4 0-51 (17-23 typical), webm 0-63 "
+                                     "(24-35 typical). Ignored for gif."),
+                io.Audio.Input("audio", optional=True,
+                               tooltip="Optional audio (mp4 and webm), cut at the last frame. None = silent."),
+            ],
+            outputs=[io.Video.Output(display_name="video", tooltip="The saved file as a core VIDEO.")],
+            hidden=[io.Hidden.prompt, io.Hidden.extra_pnginfo],
+            is_output_node=True,
+        )
+
+    @classmethod
+    def execute(cls, images, fps, filename_prefix, format, crf, audio=None) -> io.NodeOutput:
+        r = save_video(images, fps, filename_prefix, format, crf, audio, cls.hidden.prompt, cls.hidden.extra_pnginfo)
+        preview = ui.PreviewVideo([ui.SavedResult(r.filename, r.subfolder, io.FolderType.output)])
+        return io.NodeOutput(r.video, ui=preview)
+
+
+VIDEO_NODES = [LoadVideo, SaveVideo]
