@@ -10,7 +10,7 @@ import torch
 
 import folder_paths
 from animatediff_lightning.glue import video as glue
-from animatediff_lightning.video import VideoError, decode
+from animatediff_lightning.video import VideoError, decode, source as video_source
 from animatediff_lightning.video.decode import LoadOptions, load_file, load_tensor, target_size
 from animatediff_lightning.video.encode import encode, tensor_frames
 from support.clips import (audio_level, decode_back, frame_index, make_clip, truncated_clip,
@@ -195,7 +195,7 @@ def test_memory_guard_lets_a_capped_load_through(clips):
 
 
 def test_memory_guard_holds_when_the_file_hides_its_length(clips, monkeypatch):
-    monkeypatch.setattr(decode, "_stream_seconds", lambda *a: None)  # webm: no frame count, no duration
+    monkeypatch.setattr(video_source, "_stream_seconds", lambda *a: None)  # webm: no frame count, no duration
     cap = 10 * 64 * 64 * 3 * 4 / 1e9 + 1e-9
     with pytest.raises(VideoError, match="at least 11 frames .* 10 frames fit"):
         load(clips["webm"], memory_cap_gb=cap)

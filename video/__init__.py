@@ -1,6 +1,7 @@
 """Video files in and out, in pure Python (PyAV, OpenCV, numpy, torch): no ComfyUI import.
 
-decode — probe a clip, plan what a load will produce (size, frame count, memory) before decoding, then
+source — open a clip, probe its video stream, read its frames one at a time and its audio;
+decode — plan what a load will produce (size, frame count, memory) before decoding, then
 decode frame by frame with frame selection, resampling, resizing and the audio of the selected span;
 encode — stream frames (and audio) into mp4 (H.264), webm (VP9) or gif.
 
