@@ -15,7 +15,7 @@ export COMFYUI_PATH
 
 READY := $(VENV)/.ready
 
-.PHONY: env test run bench clean
+.PHONY: env test run bench download clean
 
 env: $(READY)
 
@@ -48,7 +48,14 @@ run: $(READY) $(RUN_DIR)/custom_nodes/$(PACK_NAME)
 	    --base-directory "$(RUN_DIR)" --database-url sqlite:///:memory: $(if $(wildcard /dev/nvidia0),,--cpu)
 
 bench: $(READY)
-	$(PY) -m tests.bench
+	$(PY) tests/bench.py
+
+# Fetch Lightning files / Motion LoRAs from the Hub into $(RUN_DIR)/models (sha256-checked, resumable):
+#   make download STEPS="4 8"        make download STEPS= LORAS="PanLeft ZoomIn"   (LORAS=all: all eight)
+STEPS ?= 4
+LORAS ?=
+download: $(READY)
+	$(PY) glue/downloads.py --models-dir "$(RUN_DIR)/models" $(if $(strip $(STEPS)),--steps $(STEPS)) $(if $(strip $(LORAS)),--loras $(LORAS))
 
 clean:
 	rm -rf .cache tests/.artifacts

@@ -62,14 +62,25 @@ class MotionModuleInfo:
         dtype = str(self.dtype).replace("torch.", "")
         lines = [
             f"{self.title}",
+            f"family: {self.family}, version: {self.version}"
+            + (" (converted from the diffusers layout)" if self.layout == "diffusers" else ""),
             f"frames: up to {self.frame_limit} without context windows",
-            f"weights: {self.parameters / 1e6:.1f} M parameters, {dtype}"
-            + (", converted from the diffusers layout" if self.layout == "diffusers" else ""),
+            f"weights: {self.parameters / 1e6:.1f} M parameters, {dtype}",
             f"mid block: {'yes' if self.has_mid else 'no'}",
         ]
-        if self.lightning_steps:
-            lines.append(f"recommended: Euler, trailing (Lightning) schedule, cfg 1.0, "
-                         f"steps {self.lightning_steps}")
+        n = self.lightning_steps
+        if n:
+            lines.append(f"Lightning: distilled for {n} step{'s' if n != 1 else ''}")
+            note = {1: " (its authors release the 1-step model for research only)",
+                    2: " (3 steps also work well on the 2-step model)"}.get(n, "")
+            lines.append(f"recommended: Euler, trailing (Lightning) schedule, cfg 1.0, steps {n}{note}")
+        elif self.version == "v2":
+            lines.append("Lightning: step count unknown (a Lightning file names it, e.g. ..._4step_...). "
+                         "If it is Lightning: Euler, trailing schedule, cfg 1.0, steps = its N; plain "
+                         "AnimateDiff v2 needs many steps with CFG (the paper's baseline: 32 Euler steps, cfg 7.5)")
+        else:
+            lines.append("recommended: not a Lightning model, so the few-step settings do not apply; sample it "
+                         "as its authors recommend")
         return "\n".join(lines)
 
 

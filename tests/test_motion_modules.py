@@ -140,3 +140,18 @@ def test_pickle_with_code_refused(tmp_path):
     torch.save({"state_dict": motion_module_sd("v2", channels=TINY), "cfg": os.stat_result((0,) * 10)}, path)
     with pytest.raises(MotionModuleError, match="evil.ckpt cannot be loaded safely"):
         load_motion_module(str(path))
+
+
+@pytest.mark.parametrize("steps,fragments", [
+    (1, ["Lightning: distilled for 1 step", "steps 1", "research"]),
+    (2, ["steps 2", "3 steps also work well on the 2-step model"]),
+    (8, ["AnimateDiff-Lightning 8-step", "steps 8"]),
+    (None, ["step count unknown", "cfg 7.5"]),
+])
+def test_summary_states_what_was_detected_and_the_recommended_settings(steps, fragments):
+    from animatediff_lightning.motion_modules.formats import with_lightning_steps
+    text = with_lightning_steps(describe(motion_module_sd("v2", channels=TINY), "x"), steps).summary()
+    for fragment in ["family: AnimateDiff, version: v2", "frames: up to 32", "float16", *fragments]:
+        assert fragment in text, text
+    if steps:
+        assert "Euler, trailing (Lightning) schedule, cfg 1.0" in text
