@@ -15,7 +15,7 @@ export COMFYUI_PATH
 
 READY := $(VENV)/.ready
 
-.PHONY: env test run bench download clean
+.PHONY: env test run bench download render clean
 
 env: $(READY)
 
@@ -58,6 +58,15 @@ STEPS ?= 4
 LORAS ?=
 download: $(READY)
 	$(PY) glue/downloads.py --models-dir "$(RUN_DIR)/models" $(if $(strip $(STEPS)),--steps $(STEPS)) $(if $(strip $(LORAS)),--loras $(LORAS))
+
+# Render a workflow headless (reuses `make run`'s ComfyUI when it is up, else starts one on $(RUN_DIR)):
+#   make render WORKFLOW=workflows/text_to_video_lightning_4step.json OUT=renders SET="4.width=256 4.height=256"
+WORKFLOW ?=
+OUT ?= $(RUN_DIR)/renders
+SET ?=
+render: $(READY) $(RUN_DIR)/custom_nodes/$(PACK_NAME)
+	$(PY) "$(CURDIR)" render "$(WORKFLOW)" --out "$(OUT)" --comfyui "$(COMFYUI_PATH)" --base-directory "$(RUN_DIR)" \
+	    $(foreach s,$(SET),--set "$(s)")
 
 clean:
 	rm -rf .cache tests/.artifacts

@@ -1,0 +1,659 @@
+"""Headless render: run a workflow file through a local ComfyUI and copy what it saves into a folder.
+
+    python path/to/this-pack render WORKFLOW.json [--set NODE.input=value ...] --out DIR
+                                   [--server URL | --comfyui PATH [--base-directory DIR]] [--fresh]
+
+* Server: ``--server URL`` is used as is; otherwise a ComfyUI already answering on 127.0.0.1:8188 is reused
+  (unless ``--fresh``); otherwise one is started from ``--comfyui`` / ``$COMFYUI_PATH`` (or the ComfyUI this
+  pack sits in, or the dev host ``.host/ComfyUI``) on a free port with the same Python, and stopped at the end.
+  Started from a dev checkout, it gets a temporary base directory with this pack linked into ``custom_nodes``
+  and the host's ``models`` and ``input`` linked in; ``--base-directory DIR`` uses DIR instead (the pack is
+  linked into ``DIR/custom_nodes`` when it is not there yet).
+* Workflow: API format (``{"1": {"class_type": …, "inputs": …}}``) or UI format (what the editor saves,
+  with ``nodes`` and ``links``); the latter is converted with the server's ``/object_info`` by ``to_api``.
+* ``--set NODE.input=value``: NODE is a node id, a node title or a node type (it must name one node);
+  the value is converted to the input's type as ``/object_info`` declares it.
+* Progress lines go to stdout; on failure the server's message (validation errors per node, or the
+  node's exception) goes to stderr and the exit status is 1 (2 for a bad command line or workflow file).
+
+Standard library only (the websocket client below is a minimal RFC 6455 reader), and no ComfyUI or torch
+import, so it runs with any Python that can start ComfyUI. ``to_api`` is shared with the tests.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import shutil
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from pathlib import Path
+
+PACK_DIR = Path(__file__).resolve().parents[1]
+DEFAULT_SERVER = "http://127.0.0.1:8188"
+
+# --------------------------------------------------------------------------------------------------------
+# UI-format workflow -> API-format prompt
+# --------------------------------------------------------------------------------------------------------
+WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
+FRONTEND_ONLY = {"Note", "MarkdownNote", "PrimitiveNode", "Reroute"}
+CONTROL_VALUES = {"fixed", "increment", "decrement", "randomize"}
+MODE_ALWAYS, MODE_NEVER, MODE_BYPASS = 0, 2, 4
+
+
+class WorkflowError(Exception):
+    """The workflow file cannot be turned into a prompt (unknown node type, bad --set, …)."""
+
+
+def is_ui_workflow(data: dict) -> bool:
+    return isinstance(data, dict) and isinstance(data.get("nodes"), list) and "links" in data
+
+
+def _widget_inputs(spec: dict):
+    """(name, kind, has control_after_generate) of each widget input, in the order the frontend shows them."""
+    for section in ("required", "optional"):
+        for name, (kind, *rest) in spec["input"].get(section, {}).items():
+            options = rest[0] if rest and isinstance(rest[0], dict) else {}
+            if isinstance(kind, list) or kind in WIDGET_TYPES:
+                yield name, ("COMBO" if isinstance(kind, list) else kind), bool(options.get("control_after_generate"))
+
+
+def to_api(workflow: dict, object_info: dict) -> dict:
+    """UI-format workflow → API-format prompt, as the frontend's graphToPrompt does for flat graphs.
+
+    Widget values are positional over a node's widget inputs as /object_info lists them (a dict of values
+    is read by name); an INT with ``control_after_generate`` carries one extra value. Notes are dropped;
+    Reroutes and bypassed nodes are wired through (a bypassed node passes its first input of the output's
+    type); muted nodes are dropped; a PrimitiveNode's value goes into the widget it feeds.
+    """
+    if workflow.get("definitions", {}).get("subgraphs"):
+        raise WorkflowError("workflows with subgraphs are not supported: unpack them in the editor first")
+    nodes = {node["id"]: node for node in workflow["nodes"]}
+    links = {}
+    for link in workflow["links"]:
+        if isinstance(link, dict):  # newer serialisation
+            link = [link["id"], link["origin_id"], link["origin_slot"], link["target_id"], link["target_slot"],
+                    link.get("type")]
+        links[link[0]] = link
+
+    def source(link_id, depth=0):
+        """Follow a link through Reroutes and bypassed nodes: ("link", node_id, slot), ("value", v) or None."""
+        if link_id is None or link_id not in links or depth > 100:
+            return None
+        _, src, slot, *_rest = links[link_id]
+        node = nodes.get(src)
+        if node is None:
+            return None
+        if node["type"] == "Reroute":
+            return source(node["inputs"][0].get("link"), depth + 1) if node.get("inputs") else None
+        if node["type"] == "PrimitiveNode":
+            values = node.get("widgets_values") or []
+            return ("value", values[0]) if values else None
+        if node.get("mode", MODE_ALWAYS) == MODE_BYPASS:
+            out_type = node["outputs"][slot]["type"] if slot < len(node.get("outputs", [])) else None
+            for socket_ in node.get("inputs", []):
+                if socket_.get("link") is not None and socket_.get("type") == out_type:
+                    return source(socket_["link"], depth + 1)
+            return None
+        if node.get("mode", MODE_ALWAYS) == MODE_NEVER:
+            return None
+        return ("link", src, slot)
+
+    prompt = {}
+    for node in workflow["nodes"]:
+        if node["type"] in FRONTEND_ONLY or node.get("mode", MODE_ALWAYS) != MODE_ALWAYS:
+            continue
+        if node["type"] not in object_info:
+            raise WorkflowError(f"node {node['id']}: type {node['type']!r} is not known to the server "
+                                "(a custom node pack missing or failing to import?)")
+        spec = object_info[node["type"]]
+        inputs = {}
+        raw = node.get("widgets_values")
+        if isinstance(raw, dict):
+            for name, _kind, _control in _widget_inputs(spec):
+                if name in raw:
+                    inputs[name] = raw[name]
+        else:
+            values = list(raw or [])
+            for name, kind, has_control in _widget_inputs(spec):
+                if not values:
+                    break
+                inputs[name] = values.pop(0)
+                if values and (has_control or (kind == "INT" and values[0] in CONTROL_VALUES)):
+                    values.pop(0)
+        for socket_ in node.get("inputs", []):
+            if socket_.get("link") is None:
+                continue
+            found = source(socket_["link"])
+            if found is None:
+                inputs.pop(socket_["name"], None)
+            elif found[0] == "value":
+                inputs[socket_["name"]] = found[1]
+            else:
+                inputs[socket_["name"]] = [str(found[1]), found[2]]
+        prompt[str(node["id"])] = {"class_type": node["type"], "inputs": inputs}
+    return prompt
+
+
+def node_titles(workflow: dict) -> dict[str, str]:
+    """node id -> title given in the editor (UI format) or in ``_meta.title`` (API format)."""
+    if is_ui_workflow(workflow):
+        return {str(n["id"]): n["title"] for n in workflow["nodes"] if n.get("title")}
+    return {k: v["_meta"]["title"] for k, v in workflow.items()
+            if isinstance(v, dict) and isinstance(v.get("_meta"), dict) and v["_meta"].get("title")}
+
+
+# --------------------------------------------------------------------------------------------------------
+# --set NODE.input=value
+# --------------------------------------------------------------------------------------------------------
+def _find_node(prompt: dict, titles: dict, ref: str) -> str:
+    if ref in prompt:
+        return ref
+    for label, key in (("title", lambda i: titles.get(i)), ("type", lambda i: prompt[i]["class_type"])):
+        matches = [i for i in prompt if key(i) == ref]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise WorkflowError(f"--set {ref}: the {label} {ref!r} names nodes {', '.join(matches)}; "
+                                "use a node id")
+    known = ", ".join(f"{i} ({prompt[i]['class_type']}{', ' + repr(titles[i]) if i in titles else ''})"
+                      for i in prompt)
+    raise WorkflowError(f"--set {ref}: no node with that id, title or type. Nodes: {known}")
+
+
+def _convert(value: str, spec) -> object:
+    kind = spec[0] if spec else None
+    try:
+        if kind == "INT":
+            return int(value)
+        if kind == "FLOAT":
+            return float(value)
+    except ValueError:
+        raise WorkflowError(f"{value!r} is not a valid {kind}") from None
+    if kind == "BOOLEAN":
+        if value.lower() in ("true", "1", "yes", "on"):
+            return True
+        if value.lower() in ("false", "0", "no", "off"):
+            return False
+        raise WorkflowError(f"{value!r} is not a valid BOOLEAN (true/false)")
+    if isinstance(kind, list) or kind in WIDGET_TYPES:
+        return value
+    try:  # unknown type: JSON if it parses (numbers, lists), else the text
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def apply_overrides(prompt: dict, overrides: list[str], object_info: dict, titles: dict) -> list[str]:
+    """Set each ``NODE.input=value``; returns one line per change, for printing."""
+    done = []
+    for item in overrides:
+        target, sep, value = item.partition("=")
+        ref, dot, name = target.rpartition(".")
+        if not sep or not dot or not ref or not name:
+            raise WorkflowError(f"--set {item!r}: expected NODE.input=value")
+        node_id = _find_node(prompt, titles, ref)
+        node = prompt[node_id]
+        spec_inputs = object_info.get(node["class_type"], {}).get("input", {})
+        spec = {**spec_inputs.get("optional", {}), **spec_inputs.get("required", {})}
+        if spec_inputs and name not in spec:
+            raise WorkflowError(f"--set {item!r}: {node['class_type']} (node {node_id}) has no input {name!r}; "
+                                f"its inputs: {', '.join(spec)}")
+        node["inputs"][name] = _convert(value, spec.get(name))
+        done.append(f"set node {node_id} ({node['class_type']}) {name} = {node['inputs'][name]!r}")
+    return done
+
+
+# --------------------------------------------------------------------------------------------------------
+# HTTP and websocket (stdlib only)
+# --------------------------------------------------------------------------------------------------------
+class ServerError(Exception):
+    """The server refused or failed the prompt; the message is what it said."""
+
+
+class Client:
+    def __init__(self, url: str):
+        self.url = url.rstrip("/")
+        self.client_id = uuid.uuid4().hex
+
+    def get_raw(self, path: str, timeout: float = 30) -> bytes:
+        with urllib.request.urlopen(self.url + path, timeout=timeout) as r:
+            return r.read()
+
+    def get(self, path: str, timeout: float = 30):
+        return json.loads(self.get_raw(path, timeout))
+
+    def post(self, path: str, body: dict) -> tuple[int, dict]:
+        req = urllib.request.Request(self.url + path, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=120) as r:
+                return r.status, json.loads(r.read() or b"{}")
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            try:
+                return e.code, json.loads(raw or b"{}")
+            except ValueError:
+                return e.code, {"error": {"message": raw.decode(errors="replace")[:2000]}}
+
+    def alive(self) -> bool:
+        try:
+            self.get("/system_stats", timeout=3)
+            return True
+        except (urllib.error.URLError, OSError, ValueError):
+            return False
+
+
+class WebSocket:
+    """Just enough of RFC 6455 to read ComfyUI's events: text frames in, pongs and a close out."""
+
+    def __init__(self, url: str, timeout: float):
+        parts = urllib.parse.urlsplit(url)
+        secure = parts.scheme in ("https", "wss")
+        port = parts.port or (443 if secure else 80)
+        sock = socket.create_connection((parts.hostname, port), timeout=timeout)
+        if secure:
+            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=parts.hostname)
+        self.sock = sock
+        key = base64.b64encode(os.urandom(16)).decode()
+        path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+        request = (f"GET {path} HTTP/1.1\r\nHost: {parts.hostname}:{port}\r\nUpgrade: websocket\r\n"
+                   f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        sock.sendall(request.encode())
+        header = b""
+        while b"\r\n\r\n" not in header:
+            chunk = sock.recv(1024)
+            if not chunk:
+                raise ConnectionError("websocket handshake: connection closed")
+            header += chunk
+        head, self.buffer = header.split(b"\r\n\r\n", 1)
+        if b" 101 " not in head.split(b"\r\n", 1)[0]:
+            raise ConnectionError(f"websocket handshake refused: {head.splitlines()[0].decode(errors='replace')}")
+
+    def settimeout(self, seconds: float):
+        self.sock.settimeout(seconds)
+
+    def _read(self, n: int) -> bytes:
+        while len(self.buffer) < n:
+            chunk = self.sock.recv(max(65536, n - len(self.buffer)))
+            if not chunk:
+                raise ConnectionError("websocket closed by the server")
+            self.buffer += chunk
+        data, self.buffer = self.buffer[:n], self.buffer[n:]
+        return data
+
+    def _send(self, opcode: int, payload: bytes = b""):
+        mask = os.urandom(4)
+        head = bytes([0x80 | opcode])
+        n = len(payload)
+        head += bytes([0x80 | n]) if n < 126 else (bytes([0x80 | 126]) + struct.pack(">H", n))
+        self.sock.sendall(head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+
+    def recv(self):
+        """The next whole message: str for text, bytes for binary. Raises socket.timeout when idle."""
+        message, kind = b"", None
+        while True:
+            b0, b1 = self._read(2)
+            opcode, n = b0 & 0x0F, b1 & 0x7F
+            if n == 126:
+                n = struct.unpack(">H", self._read(2))[0]
+            elif n == 127:
+                n = struct.unpack(">Q", self._read(8))[0]
+            mask = self._read(4) if b1 & 0x80 else None
+            payload = self._read(n)
+            if mask:
+                payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+            if opcode == 0x8:
+                raise ConnectionError("websocket closed by the server")
+            if opcode == 0x9:
+                self._send(0xA, payload)
+                continue
+            if opcode == 0xA:
+                continue
+            if opcode in (0x1, 0x2):
+                kind = opcode
+            message += payload
+            if b0 & 0x80:
+                return message.decode("utf-8", errors="replace") if kind == 0x1 else message
+
+    def close(self):
+        try:
+            self._send(0x8, struct.pack(">H", 1000))
+        except OSError:
+            pass
+        self.sock.close()
+
+
+# --------------------------------------------------------------------------------------------------------
+# Running a prompt
+# --------------------------------------------------------------------------------------------------------
+def format_prompt_error(body: dict) -> str:
+    """The /prompt refusal as lines: the overall message, then each node's errors."""
+    error = body.get("error", {})
+    if isinstance(error, str):
+        lines = [error]
+    else:
+        lines = [error.get("message") or "the server refused the prompt"]
+        if error.get("details"):
+            lines[0] += f": {error['details']}"
+    for node_id, entry in (body.get("node_errors") or {}).items():
+        for e in entry.get("errors", []):
+            text = e.get("message", "")
+            if e.get("details"):
+                text += f": {e['details']}"
+            lines.append(f"  node {node_id} ({entry.get('class_type', '?')}): {text}")
+    return "\n".join(lines)
+
+
+def run_prompt(client: Client, prompt: dict, log=print, timeout: float = 3600.0) -> dict:
+    """Queue ``prompt``, print progress, return the history entry's outputs; raises ServerError."""
+    ws_url = client.url.replace("http", "ws", 1) + f"/ws?clientId={client.client_id}"
+    ws = WebSocket(ws_url, timeout=30)
+    types = {k: v["class_type"] for k, v in prompt.items()}
+    start = time.time()
+
+    def say(text):
+        log(f"[{time.time() - start:6.1f}s] {text}")
+
+    try:
+        status, body = client.post("/prompt", {"prompt": prompt, "client_id": client.client_id})
+        if status != 200 or "prompt_id" not in body:
+            raise ServerError(format_prompt_error(body))
+        prompt_id = body["prompt_id"]
+        say(f"queued as {prompt_id}" + (f" (position {body['number']})" if "number" in body else ""))
+        ws.settimeout(5.0)
+        deadline = start + timeout
+        last_step = {}
+        while True:
+            if time.time() > deadline:
+                raise ServerError(f"prompt {prompt_id} did not finish in {timeout:.0f}s")
+            try:
+                message = ws.recv()
+            except (socket.timeout, TimeoutError):
+                entry = client.get(f"/history/{prompt_id}").get(prompt_id)  # events missed? ask the history
+                if entry and entry.get("status", {}).get("completed") is not None:
+                    break
+                continue
+            if not isinstance(message, str):
+                continue  # binary previews
+            event = json.loads(message)
+            kind, data = event.get("type"), event.get("data") or {}
+            if data.get("prompt_id") not in (None, prompt_id):
+                continue
+            if kind == "execution_start":
+                say("started")
+            elif kind == "execution_cached" and data.get("nodes"):
+                say("cached: " + ", ".join(f"{n} ({types.get(n, '?')})" for n in data["nodes"]))
+            elif kind == "executing" and data.get("prompt_id") == prompt_id:
+                node = data.get("node")
+                if node is None:
+                    break
+                say(f"node {node} ({types.get(node, '?')})")
+            elif kind == "progress":
+                node, value, maximum = data.get("node"), data.get("value"), data.get("max")
+                if last_step.get(node) != value:
+                    last_step[node] = value
+                    say(f"node {node} ({types.get(node, '?')}): {value}/{maximum}")
+            elif kind == "executed":
+                say(f"node {data.get('node')} ({types.get(data.get('node'), '?')}) done")
+            elif kind == "execution_error":
+                trace = "".join(data.get("traceback") or [])
+                message = (f"node {data.get('node_id')} ({data.get('node_type')}) failed: "
+                           f"{data.get('exception_type')}: {data.get('exception_message')}".rstrip())
+                raise ServerError(message + (f"\n{trace}" if trace and os.environ.get("ADL_RENDER_TRACEBACK")
+                                             else ""))
+            elif kind == "execution_interrupted":
+                raise ServerError(f"interrupted at node {data.get('node_id')} ({data.get('node_type')})")
+            # execution_success comes before the history is written; `executing` with node None after it.
+    finally:
+        ws.close()
+    entry = {}
+    for _ in range(20):
+        entry = client.get(f"/history/{prompt_id}").get(prompt_id, {})
+        if entry.get("status", {}).get("completed") is not None or entry.get("outputs"):
+            break
+        time.sleep(0.5)
+    status = entry.get("status", {})
+    if status.get("status_str") == "error":
+        details = [m[1] for m in status.get("messages", []) if m[0] == "execution_error"]
+        d = details[0] if details else {}
+        raise ServerError(f"node {d.get('node_id')} ({d.get('node_type')}) failed: "
+                          f"{d.get('exception_type')}: {d.get('exception_message')}")
+    say("finished")
+    return entry.get("outputs", {})
+
+
+def saved_files(outputs: dict) -> list[dict]:
+    """Every file the run reported ({filename, subfolder, type}), saved outputs first; temp previews only
+    when nothing was saved."""
+    found = []
+    for node_out in outputs.values():
+        for items in node_out.values():
+            if isinstance(items, list):
+                found += [f for f in items if isinstance(f, dict) and f.get("filename")]
+    unique = list({(f["filename"], f.get("subfolder", ""), f.get("type", "output")): f for f in found}.values())
+    saved = [f for f in unique if f.get("type", "output") == "output"]
+    return saved or unique
+
+
+def download(client: Client, files: list[dict], out_dir: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for f in files:
+        query = urllib.parse.urlencode({"filename": f["filename"], "subfolder": f.get("subfolder", ""),
+                                        "type": f.get("type", "output")})
+        target = out_dir / Path(f["filename"]).name
+        target.write_bytes(client.get_raw(f"/view?{query}", timeout=300))
+        written.append(target)
+    return written
+
+
+# --------------------------------------------------------------------------------------------------------
+# Starting a server
+# --------------------------------------------------------------------------------------------------------
+def find_comfyui(explicit: str | None) -> Path:
+    candidates = [explicit, os.environ.get("COMFYUI_PATH")]
+    if PACK_DIR.parent.name == "custom_nodes":
+        candidates.append(str(PACK_DIR.parent.parent))
+    candidates.append(str(PACK_DIR / ".host" / "ComfyUI"))
+    for c in candidates:
+        if c and (Path(c) / "main.py").is_file():
+            return Path(c).resolve()
+    raise WorkflowError("no ComfyUI to start: pass --comfyui PATH (a folder with main.py), set COMFYUI_PATH, "
+                        "or --server URL of a running one")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pack_linked(custom_nodes: Path) -> bool:
+    if not custom_nodes.is_dir():
+        return False
+    return any(entry.resolve() == PACK_DIR for entry in custom_nodes.iterdir())
+
+
+class LocalServer:
+    """A ComfyUI started for this render and stopped after it."""
+
+    def __init__(self, comfyui: Path, base_dir: str | None, cpu: bool | None, extra_args: list[str], log):
+        self.comfyui, self.log = comfyui, log
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.temp = Path(tempfile.mkdtemp(prefix="adl-render-"))
+        self.log_path = self.temp / "comfyui.log"
+        args = [sys.executable, "main.py", "--listen", "127.0.0.1", "--port", str(self.port),
+                "--disable-auto-launch", "--database-url", "sqlite:///:memory:"]
+        in_host = _pack_linked(comfyui / "custom_nodes")
+        if base_dir:
+            base = Path(base_dir).resolve()
+            if not _pack_linked(base / "custom_nodes"):
+                (base / "custom_nodes").mkdir(parents=True, exist_ok=True)
+                (base / "custom_nodes" / PACK_DIR.name).symlink_to(PACK_DIR, target_is_directory=True)
+                log(f"linked this pack into {base / 'custom_nodes'}")
+            args += ["--base-directory", str(base)]
+        elif not in_host:  # a dev checkout: a throw-away base with this pack and the host's models and input
+            base = self.temp / "base"
+            (base / "custom_nodes").mkdir(parents=True)
+            (base / "custom_nodes" / PACK_DIR.name).symlink_to(PACK_DIR, target_is_directory=True)
+            for folder in ("models", "input"):
+                if (comfyui / folder).is_dir():
+                    (base / folder).symlink_to(comfyui / folder, target_is_directory=True)
+            args += ["--base-directory", str(base)]
+        if cpu is None:
+            cpu = not (Path("/dev/nvidia0").exists() or Path("/dev/kfd").exists() or sys.platform == "darwin")
+        if cpu:
+            args.append("--cpu")
+        self.args = args + list(extra_args)
+        self.process = None
+
+    def start(self, timeout: float = 300.0) -> "LocalServer":
+        self.log(f"starting ComfyUI from {self.comfyui} on {self.url} (log: {self.log_path})")
+        self._log_file = open(self.log_path, "w")
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.process = subprocess.Popen(self.args, cwd=self.comfyui, stdout=self._log_file,
+                                        stderr=subprocess.STDOUT, env=env)
+        client = Client(self.url)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise ServerError(f"ComfyUI exited at start (status {self.process.returncode}):\n"
+                                  f"{self.tail()}")
+            if client.alive():
+                return self
+            time.sleep(0.5)
+        raise ServerError(f"ComfyUI did not answer within {timeout:.0f}s:\n{self.tail()}")
+
+    def tail(self, chars: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
+
+    def import_failures(self) -> list[str]:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return [line for line in text.splitlines() if "IMPORT FAILED" in line and PACK_DIR.name in line]
+
+    def stop(self, keep_log: bool = False):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process:
+            self._log_file.close()
+        if not keep_log:
+            shutil.rmtree(self.temp, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python path/to/pack render",
+                                description="Run a ComfyUI workflow headless and copy the files it saves.")
+    p.add_argument("workflow", type=Path, help="workflow JSON, UI format (as saved by the editor) or API format")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE.input=value",
+                   help="override an input; NODE is a node id, title or type (repeatable)")
+    p.add_argument("--out", type=Path, required=True, help="folder for the produced video/images")
+    p.add_argument("--server", help=f"URL of a running ComfyUI (default: reuse {DEFAULT_SERVER} if it answers)")
+    p.add_argument("--comfyui", help="ComfyUI folder to start when no server is reused (default: $COMFYUI_PATH)")
+    p.add_argument("--base-directory", help="--base-directory for a started ComfyUI (models, input, output)")
+    p.add_argument("--fresh", action="store_true", help="always start a ComfyUI, never reuse one on :8188")
+    p.add_argument("--cpu", action="store_true", default=None, help="start ComfyUI with --cpu (default: "
+                   "when no GPU device is visible)")
+    p.add_argument("--comfy-arg", action="append", default=[], metavar="ARG",
+                   help="extra argument for a started ComfyUI (repeatable, e.g. --comfy-arg=--lowvram)")
+    p.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for the run (default 3600)")
+    return p
+
+
+def render(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    log = lambda text: print(text, flush=True)  # noqa: E731
+    try:
+        workflow = json.loads(args.workflow.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        print(f"error: cannot read {args.workflow}: {e}", file=sys.stderr)
+        return 2
+    if not isinstance(workflow, dict):
+        print(f"error: {args.workflow} is not a workflow (expected a JSON object)", file=sys.stderr)
+        return 2
+    if isinstance(workflow.get("prompt"), dict) and not is_ui_workflow(workflow):
+        workflow = workflow["prompt"]  # a saved /prompt body
+
+    server = None
+    try:
+        if args.server:
+            client = Client(args.server)
+            if not client.alive():
+                raise ServerError(f"no ComfyUI answers at {args.server}")
+        elif not args.fresh and Client(DEFAULT_SERVER).alive():
+            client = Client(DEFAULT_SERVER)
+            log(f"reusing the ComfyUI at {DEFAULT_SERVER}")
+        else:
+            server = LocalServer(find_comfyui(args.comfyui), args.base_directory, args.cpu, args.comfy_arg,
+                                 log).start()
+            client = Client(server.url)
+            for line in server.import_failures():
+                print(f"warning: {line}", file=sys.stderr)
+
+        object_info = client.get("/object_info", timeout=120)
+        prompt = to_api(workflow, object_info) if is_ui_workflow(workflow) else json.loads(json.dumps(workflow))
+        for line in apply_overrides(prompt, args.overrides, object_info, node_titles(workflow)):
+            log(line)
+        outputs = run_prompt(client, prompt, log=log, timeout=args.timeout)
+        files = saved_files(outputs)
+        if not files:
+            raise ServerError("the workflow ran but saved nothing (no output node?)")
+        for path in download(client, files, args.out):
+            log(f"wrote {path}")
+        return 0
+    except WorkflowError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except ServerError as e:
+        print(f"error: {e}", file=sys.stderr)
+        if server is not None and server.import_failures():
+            print("\n".join(server.import_failures()), file=sys.stderr)
+        return 1
+    except (urllib.error.URLError, ConnectionError, OSError) as e:
+        print(f"error: talking to ComfyUI failed: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if server is not None:
+            server.stop()
+
+
+USAGE = """usage: python path/to/pack COMMAND ...
+
+commands:
+  render WORKFLOW.json [--set NODE.input=value ...] --out DIR [--server URL] [--comfyui PATH]
+         run a workflow headless and copy the video/images it saves into DIR (render --help for more)
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0 if argv else 2
+    if argv[0] != "render":
+        print(f"unknown command {argv[0]!r}\n\n{USAGE}", file=sys.stderr)
+        return 2
+    return render(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
