@@ -7,8 +7,10 @@ WEB_DIRECTORY = "./js"
 
 async def comfy_entrypoint():
     from .glue.folders import register_model_folders
+    from .glue.routes import register_routes
     from .nodes import LightningExtension
 
     register_model_folders()
+    register_routes()
 
     return LightningExtension()
