@@ -129,7 +129,9 @@ class SaveVideo(io.ComfyNode):
     @classmethod
     def execute(cls, images, fps, filename_prefix, format, crf, audio=None) -> io.NodeOutput:
         r = save_video(images, fps, filename_prefix, format, crf, audio, cls.hidden.prompt, cls.hidden.extra_pnginfo)
-        preview = ui.PreviewVideo([ui.SavedResult(r.filename, r.subfolder, io.FolderType.output)])
+        saved = ui.SavedResult(r.filename, r.subfolder, io.FolderType.output)
+        # the frontend plays "animated" results in a <video>, which cannot show a gif: gifs go to an <img>
+        preview = {"images": [saved]} if format == "gif" else ui.PreviewVideo([saved])
         return io.NodeOutput(r.video, ui=preview)
 
 
