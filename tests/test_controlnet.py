@@ -85,3 +85,18 @@ def test_hint_count_must_match_frames(unet, controlnet, hints):
     with pytest.raises(MotionModuleError, match=r"hint has 5 images but the video has 16 frames"):
         run(patched, controlnet, hints[:5], noise)
     comfy.model_management.unload_all_models()
+
+
+def test_permuting_hints_permutes_their_effect_in_every_window(unet, controlnet):
+    """48 frames in windows of 16 (overlap 4): each window must get its own frames' hints, not the first ones."""
+    from animatediff_lightning.glue.context import apply_context_windows, make_handler
+    frames = 48
+    windowed = apply_context_windows(unet, make_handler(16, 4, "static", "pyramid", False, "per-frame"))
+    hints = torch.rand(frames, 64, 64, 3, generator=torch.Generator().manual_seed(6))
+    noise = torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(1)).repeat(frames, 1, 1, 1)
+    perm = torch.randperm(frames, generator=torch.Generator().manual_seed(2))
+    out = run(windowed, controlnet, hints, noise)
+    permuted = run(windowed, controlnet, hints[perm], noise)
+    for start in (0, 16, 32):  # frames of every window
+        assert not torch.allclose(out[start], out[start + 1], atol=1e-3)
+    assert relative_error(permuted, out[perm]) < 1e-5
