@@ -16,6 +16,7 @@ from conftest import COMFYUI_PATH, ROOT
 from support.clips import make_clip
 from support.controlnet_models import controlnet_file
 from support.fake_hub import FakeHub
+from support.lora_models import real_motion_lora_ckpt
 from support.models import real_motion_module_file, sd15_checkpoint_file
 from support.server import ComfyServer
 
@@ -45,7 +46,7 @@ def named(links: Path, source: Path, name: str) -> Path:
 def workflow_models() -> dict[str, list[str]]:
     """Model folder → the file names the example workflows use (their declared models and loader widgets)."""
     folders = {"CheckpointLoaderSimple": "checkpoints", "ControlNetLoader": "controlnet",
-               "ADL_LoadMotionModule": "animatediff_models"}
+               "ADL_LoadMotionModule": "animatediff_models", "ADL_LoadMotionLoRA": "animatediff_motion_lora"}
     out: dict[str, list[str]] = {}
     for path in WORKFLOWS:
         w = json.loads(path.read_text())
@@ -69,7 +70,7 @@ def server(tmp_path_factory, hub):
     base = tmp_path_factory.mktemp("comfy_browser")
     links = base / "links"
     sources = {"checkpoints": sd15_checkpoint_file(), "controlnet": controlnet_file(),
-               "animatediff_models": real_motion_module_file()}
+               "animatediff_models": real_motion_module_file(), "animatediff_motion_lora": real_motion_lora_ckpt()}
     models = {folder: [named(links / folder, sources[folder], n) for n in names]
               for folder, names in workflow_models().items()}
     models["animatediff_models"].append(named(links / "animatediff_models", sources["animatediff_models"],

@@ -7,6 +7,7 @@ import pytest
 from conftest import COMFYUI_PATH, ROOT
 from support.clips import decode_back, make_clip
 from support.controlnet_models import controlnet_file
+from support.lora_models import real_motion_lora_ckpt
 from support.models import real_motion_module_file, sd15_checkpoint_file
 from support.server import ComfyServer
 
@@ -23,6 +24,7 @@ def server(tmp_path_factory):
         "checkpoints": [sd15_checkpoint_file()],
         "animatediff_models": [real_motion_module_file()],
         "controlnet": [controlnet_file()],
+        "animatediff_motion_lora": [real_motion_lora_ckpt()],
     })
     srv.start()
     yield srv
@@ -59,6 +61,12 @@ def test_text_to_video_workflow(server):
     video = saved_video(server, run_ok(server, workflow("text_to_video_lightning_4step")))
     assert (video["frames"], video["width"], video["height"]) == (16, 64, 64)
     assert video["fps"] == pytest.approx(8.0)
+
+
+def test_motion_lora_workflow(server):
+    """Text-to-video with a camera Motion LoRA (.ckpt, weights-only) between loader and Apply."""
+    video = saved_video(server, run_ok(server, workflow("text_to_video_motion_lora_pan_left")))
+    assert (video["frames"], video["width"], video["height"]) == (16, 64, 64)
 
 
 def test_video_to_video_canny_workflow(server):

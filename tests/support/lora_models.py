@@ -82,3 +82,14 @@ def tiny_motion_lora_sd(seed: int = 0, dyadic: bool = False, **kwargs) -> dict[s
 def real_motion_lora_file(name: str = "v2_lora_RandomPan.safetensors", seed: int = 0) -> Path:
     """The real-shape Motion LoRA (rank 64, SD1.5 channels, mid block, fp32, ~77 MB), cached."""
     return cached_file(name, lambda: motion_lora_sd(seed=seed))
+
+
+def real_motion_lora_ckpt(name: str = "v2_lora_PanLeft.ckpt", seed: int = 0) -> Path:
+    """The same real-shape Motion LoRA as a weights-only ``.ckpt`` pickle, the format guoyww ships."""
+    from .model_cache import cache_dir
+    path = cache_dir() / name
+    if not path.is_file():
+        tmp = path.with_name(f".tmp-{name}")
+        torch.save(motion_lora_sd(seed=seed), tmp)
+        tmp.replace(path)
+    return path
