@@ -16,19 +16,16 @@
 * Progress lines go to stdout; on failure the server's message (validation errors per node, or the
   node's exception) goes to stderr and the exit status is 1 (2 for a bad command line or workflow file).
 
-Standard library only (the websocket client below is a minimal RFC 6455 reader), and no ComfyUI or torch
-import, so it runs with any Python that can start ComfyUI. ``to_api`` is shared with the tests.
+Standard library plus websocket-client (a requirement of the pack), and no ComfyUI or torch import, so it
+runs with any Python that can start ComfyUI with this pack. ``to_api`` is shared with the tests.
 """
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import shutil
 import socket
-import ssl
-import struct
 import subprocess
 import sys
 import tempfile
@@ -254,86 +251,6 @@ class Client:
             return False
 
 
-class WebSocket:
-    """Just enough of RFC 6455 to read ComfyUI's events: text frames in, pongs and a close out."""
-
-    def __init__(self, url: str, timeout: float):
-        parts = urllib.parse.urlsplit(url)
-        secure = parts.scheme in ("https", "wss")
-        port = parts.port or (443 if secure else 80)
-        sock = socket.create_connection((parts.hostname, port), timeout=timeout)
-        if secure:
-            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=parts.hostname)
-        self.sock = sock
-        key = base64.b64encode(os.urandom(16)).decode()
-        path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
-        request = (f"GET {path} HTTP/1.1\r\nHost: {parts.hostname}:{port}\r\nUpgrade: websocket\r\n"
-                   f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
-        sock.sendall(request.encode())
-        header = b""
-        while b"\r\n\r\n" not in header:
-            chunk = sock.recv(1024)
-            if not chunk:
-                raise ConnectionError("websocket handshake: connection closed")
-            header += chunk
-        head, self.buffer = header.split(b"\r\n\r\n", 1)
-        if b" 101 " not in head.split(b"\r\n", 1)[0]:
-            raise ConnectionError(f"websocket handshake refused: {head.splitlines()[0].decode(errors='replace')}")
-
-    def settimeout(self, seconds: float):
-        self.sock.settimeout(seconds)
-
-    def _read(self, n: int) -> bytes:
-        while len(self.buffer) < n:
-            chunk = self.sock.recv(max(65536, n - len(self.buffer)))
-            if not chunk:
-                raise ConnectionError("websocket closed by the server")
-            self.buffer += chunk
-        data, self.buffer = self.buffer[:n], self.buffer[n:]
-        return data
-
-    def _send(self, opcode: int, payload: bytes = b""):
-        mask = os.urandom(4)
-        head = bytes([0x80 | opcode])
-        n = len(payload)
-        head += bytes([0x80 | n]) if n < 126 else (bytes([0x80 | 126]) + struct.pack(">H", n))
-        self.sock.sendall(head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
-
-    def recv(self):
-        """The next whole message: str for text, bytes for binary. Raises socket.timeout when idle."""
-        message, kind = b"", None
-        while True:
-            b0, b1 = self._read(2)
-            opcode, n = b0 & 0x0F, b1 & 0x7F
-            if n == 126:
-                n = struct.unpack(">H", self._read(2))[0]
-            elif n == 127:
-                n = struct.unpack(">Q", self._read(8))[0]
-            mask = self._read(4) if b1 & 0x80 else None
-            payload = self._read(n)
-            if mask:
-                payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-            if opcode == 0x8:
-                raise ConnectionError("websocket closed by the server")
-            if opcode == 0x9:
-                self._send(0xA, payload)
-                continue
-            if opcode == 0xA:
-                continue
-            if opcode in (0x1, 0x2):
-                kind = opcode
-            message += payload
-            if b0 & 0x80:
-                return message.decode("utf-8", errors="replace") if kind == 0x1 else message
-
-    def close(self):
-        try:
-            self._send(0x8, struct.pack(">H", 1000))
-        except OSError:
-            pass
-        self.sock.close()
-
-
 # --------------------------------------------------------------------------------------------------------
 # Running a prompt
 # --------------------------------------------------------------------------------------------------------
@@ -358,7 +275,9 @@ def format_prompt_error(body: dict) -> str:
 def run_prompt(client: Client, prompt: dict, log=print, timeout: float = 3600.0) -> dict:
     """Queue ``prompt``, print progress, return the history entry's outputs; raises ServerError."""
     ws_url = client.url.replace("http", "ws", 1) + f"/ws?clientId={client.client_id}"
-    ws = WebSocket(ws_url, timeout=30)
+    import websocket  # websocket-client; imported here so `--help` and conversion need nothing installed
+
+    ws = websocket.create_connection(ws_url, timeout=30)
     types = {k: v["class_type"] for k, v in prompt.items()}
     start = time.time()
 
@@ -379,7 +298,7 @@ def run_prompt(client: Client, prompt: dict, log=print, timeout: float = 3600.0)
                 raise ServerError(f"prompt {prompt_id} did not finish in {timeout:.0f}s")
             try:
                 message = ws.recv()
-            except (socket.timeout, TimeoutError):
+            except (socket.timeout, TimeoutError, websocket.WebSocketTimeoutException):
                 entry = client.get(f"/history/{prompt_id}").get(prompt_id)  # events missed? ask the history
                 if entry and entry.get("status", {}).get("completed") is not None:
                     break
