@@ -21,8 +21,10 @@ import urllib.error
 import urllib.request
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
+from PIL import Image
 from packaging.requirements import InvalidRequirement, Requirement
 
 from conftest import COMFYUI_PATH, ROOT
@@ -31,7 +33,9 @@ from support.server import free_port
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 REQUIREMENTS = [line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()
                 if line.strip() and not line.strip().startswith("#")]
-FOLDERS = [PYPROJECT["project"]["name"], "ComfyUI-AnimateDiff-Lightning-main"]
+REPOSITORY = PYPROJECT["project"]["urls"]["Repository"]
+# the Registry's folder name (the [project] name), and the one a GitHub zip download of main unpacks to
+FOLDERS = [PYPROJECT["project"]["name"], REPOSITORY.rstrip("/").rsplit("/", 1)[-1] + "-main"]
 TORCH_FAMILY = {"torch", "torchvision", "torchaudio", "xformers", "triton"}
 
 
@@ -43,6 +47,10 @@ def pack_files() -> list[str]:
     out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
                          capture_output=True, check=True).stdout.decode()
     return sorted({f for f in out.split("\0") if f and (ROOT / f).is_file()})
+
+
+def pack_python_files() -> list[str]:
+    return [f for f in pack_files() if f.endswith(".py")]
 
 
 def node_ids_in_source() -> set[str]:
@@ -172,24 +180,54 @@ def test_project_table_follows_registry_rules():
         assert (ROOT / license_["file"]).is_file()
     assert re.fullmatch(r">=\s*3\.\d+", project["requires-python"]), project["requires-python"]
     assert project["dependencies"] == REQUIREMENTS
-    for url in project.get("urls", {}).values():
-        assert url.startswith("https://"), url
+    # Repository is required; every link is https and stays inside the repository
+    assert re.fullmatch(r"https://github\.com/[A-Za-z0-9-]+/[A-Za-z0-9._-]+", REPOSITORY), REPOSITORY
+    for key, url in project["urls"].items():
+        assert url.startswith(REPOSITORY), (key, url)
+    for classifier in project.get("classifiers", []):
+        assert classifier.startswith(("Operating System :: ", "Environment :: ")), classifier
 
 
 def test_tool_comfy_table_follows_registry_rules():
     comfy = PYPROJECT["tool"]["comfy"]
     assert re.fullmatch(r"[a-z0-9][a-z0-9-]*", comfy["PublisherId"]), comfy["PublisherId"]
     assert comfy["DisplayName"].strip()
-    if "Icon" in comfy:  # optional; the Registry shows it from an https URL
-        assert comfy["Icon"].startswith("https://"), comfy["Icon"]
+    assert re.fullmatch(r">=\s*\d+\.\d+\.\d+", comfy["requires-comfyui"]), comfy["requires-comfyui"]
     # WEB_DIRECTORY in __init__.py and a [tool.comfy] web key would load the frontend twice.
     tree = ast.parse((ROOT / "__init__.py").read_text())
     assigned = {t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
                 if isinstance(t, ast.Name)}
-    if "WEB_DIRECTORY" in assigned:
-        assert "web" not in comfy
+    assert "WEB_DIRECTORY" in assigned and "web" not in comfy
     # One loading mechanism: a NODE_CLASS_MAPPINGS beside comfy_entrypoint hides the V3 nodes.
     assert "NODE_CLASS_MAPPINGS" not in assigned
+
+
+def test_icon_is_a_file_of_the_repository_within_the_registry_limits():
+    """Icon: an https URL of an SVG/PNG/JPG/GIF of at most 800×400 px. Ours is docs/icon.svg as GitHub serves it
+    raw from the Repository's main branch, so the link works as soon as the repository is pushed."""
+    owner_repo = REPOSITORY.removeprefix("https://github.com/")
+    prefix = f"https://raw.githubusercontent.com/{owner_repo}/main/"
+    icon = PYPROJECT["tool"]["comfy"]["Icon"]
+    assert icon.startswith(prefix), icon
+    path = icon.removeprefix(prefix)
+    assert path in pack_files(), f"{path} is not a file the repository ships"
+    assert path.endswith((".svg", ".png", ".jpg", ".jpeg", ".gif")), path
+    if path.endswith(".svg"):
+        svg = ElementTree.parse(ROOT / path).getroot()
+        size = (float(svg.get("width")), float(svg.get("height")))
+    else:
+        with Image.open(ROOT / path) as image:
+            size = image.size
+    assert size[0] <= 800 and size[1] <= 400, size
+
+
+def test_registry_security_scan_is_clean():
+    """`comfy node validate` runs ruff with S102 (exec), S307 (eval) and E702 (several statements on a line)
+    over the pack before publishing; the Registry will make these errors."""
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", *pack_python_files(), "--no-cache",
+                           "--select", "S102,S307,E702", "--output-format", "concise"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_requirements_are_plain_and_leave_torch_alone():
