@@ -1,6 +1,6 @@
 """`make bench`: speed and memory of the motion module inside ComfyUI's SD1.5 UNet, written to docs/benchmarks.md.
 
-    .venv/bin/python tests/bench.py            # full run (~10 min on 2 cores), rewrites docs/benchmarks.md
+    .venv/bin/python tests/bench.py            # full run (~20 min on 2 cores), rewrites docs/benchmarks.md
     .venv/bin/python tests/bench.py --quick    # smoke test, 1 repeat, writes tests/.artifacts/benchmarks-quick.md
 
 A standalone script, not a pytest test. It boots ComfyUI in-process on the CPU exactly as tests/conftest.py
@@ -16,7 +16,6 @@ subprocesses (this script re-invokes itself with ``--rss-child``), one per model
 from __future__ import annotations
 
 import argparse
-import datetime
 import gc
 import json
 import os
@@ -39,12 +38,7 @@ DOC = ROOT / "docs" / "benchmarks.md"
 QUICK_DOC = ROOT / "tests" / ".artifacts" / "benchmarks-quick.md"
 FRAMES = 16
 CONTEXT_DIM = 768
-GB = 1e9
-
-# Goals (from the issue).
-GOAL_STEP_RATIO = 1.35     # motion-module step / plain step at 128 px
-GOAL_LOAD_INJECT_S = 0.5   # load + apply + first-step one-off extra
-GOAL_SPEEDUP = 11.0        # 25 steps cfg 7.5 vs 4 steps cfg 1, both with the motion module, at 64 px
+from bench_report import GB, write_report  # noqa: E402
 
 # Repeats: (full, quick).
 REPEATS = {
@@ -52,6 +46,8 @@ REPEATS = {
     "step128": (3, 1),    # rounds of (plain, motion) 4-step runs at 128 px
     "step64": (5, 2),     # rounds of (plain, fresh motion module, warm motion module) at 64 px
     "ksampler": (2, 1),   # rounds of (4-step cfg 1, 25-step cfg 7.5) at 64 px
+    "ksampler128": (1, 1),  # the same at 128 px (one baseline run takes minutes)
+    "cast": (7, 3),       # timings of casting every motion-module weight to the UNet's dtype once
 }
 
 START = time.perf_counter()
@@ -149,27 +145,6 @@ def ksampler_run(model, latent: int, steps: int = 25, cfg: float = 7.5) -> Run:
         model, noise, steps, cfg, "euler", "normal", positive, negative, torch.zeros_like(noise),
         callback=cb, disable_pbar=True, seed=0))
 
-
-# --------------------------------------------------------------------------------------------- statistics
-
-def med(values) -> float:
-    return statistics.median(values)
-
-
-def spread(values, unit: str = "s", digits: int = 3) -> str:
-    """'median (min–max, n)' for a table cell."""
-    values = list(values)
-    if len(values) == 1:
-        return f"{values[0]:.{digits}f} {unit} (n=1)"
-    return f"{med(values):.{digits}f} {unit} ({min(values):.{digits}f}–{max(values):.{digits}f}, n={len(values)})"
-
-
-def ratios(numerators, denominators):
-    return [a / b for a, b in zip(numerators, denominators)]
-
-
-def ok(met: bool) -> str:
-    return "**met**" if met else "**missed**"
 
 
 # --------------------------------------------------------------------------------------------- peak RSS
@@ -327,193 +302,19 @@ def measure_ksampler(motion, latent: int, rounds: int) -> dict:
     return runs
 
 
-# --------------------------------------------------------------------------------------------- report
-
-def step_table(runs: dict, px: int) -> tuple[list[str], float, float]:
-    """Rows for one size; returns (rows, median of paired ratios, best/best ratio)."""
-    plain, motion = runs["plain"], runs["motion"]
-    paired = ratios([m.steady for m in motion], [p.steady for p in plain])
-    ratio = med(paired)
-    best_plain = min(t for p in plain for t in p.steps[1:])
-    best_motion = min(t for m in motion for t in m.steps[1:])
-    best = best_motion / best_plain
-    lines = [
-        f"| {px}×{px} px (latent {px // 8}×{px // 8}), 16 frames | plain UNet | with motion module | ratio |",
-        "|---|---|---|---|",
-        f"| **s/step**, steady (median of steps 2–4) | {spread(p.steady for p in plain)} "
-        f"| {spread(m.steady for m in motion)} | **{ratio:.3f}×** (pairs {min(paired):.3f}–{max(paired):.3f}) |",
-        f"| s/step, best step 2–4 of all runs | {best_plain:.3f} s | {best_motion:.3f} s | {best:.3f}× |",
-        f"| s/step, total / 4 | {spread(p.total / 4 for p in plain)} | {spread(m.total / 4 for m in motion)} "
-        f"| {med(ratios([m.total for m in motion], [p.total for p in plain])):.3f}× |",
-        f"| step 1 (includes sampler setup) | {spread(p.first for p in plain)} | {spread(m.first for m in motion)} "
-        f"| {med(ratios([m.first for m in motion], [p.first for p in plain])):.3f}× |",
-        f"| motion module's share of a step (paired difference) | | "
-        f"{spread(m.steady - p.steady for m, p in zip(motion, plain))} | |",
-    ]
-    return lines, ratio, best
 
 
-def nozero(x: float, digits: int = 3) -> float:
-    """x, without the '-0.000' of a tiny negative value."""
-    return 0.0 if abs(x) < 0.5 * 10 ** -digits else x
-
-
-def gb(kib_values) -> list[float]:
-    return [v * 1024 / GB for v in kib_values]
-
-
-def write_report(path: Path, info: dict, args, results: dict, elapsed: float, motion_bytes: int,
-                 load_after: tuple) -> dict:
-    goals = {}
-    out = [
-        "# Benchmarks",
-        "",
-        "Generated by `make bench` (`tests/bench.py`); the script rewrites this whole file on every run, so do not "
-        "edit it by hand. It measures what the AnimateDiff-Lightning motion module costs inside ComfyUI's SD1.5 "
-        "UNet on the CPU, with the random-weight real-shape test models of `tests/support`: the SD1.5 UNet of the "
-        "generated fp16 checkpoint (ComfyUI loads it as fp32 on the CPU) and the real-shape v2/Lightning motion "
-        f"module ({motion_bytes:,} bytes, fp16, cast per layer at run time). Speed and memory depend on shapes "
-        "and dtypes only, not on the weight values. 16 frames, one video per batch. Runs with and without the "
-        "motion module alternate and repeat; cells read *median (min–max, n)*; a ratio is the median of the "
-        "ratios of adjacent pairs, so a slow phase of a noisy machine hits both sides. All times are wall-clock. "
-        "Next to the medians, *best* values (the fastest run or step of each kind) estimate an idle machine "
-        "when other work competed for the cores part of the time.",
-        "",
-        "## Machine and command",
-        "",
-        f"- CPU: {info['cpu']}, {info['cores']} cores available, torch threads {info['threads']}"
-        + (f", {info['memory'] / 2**30:.1f} GiB RAM" if info["memory"] else ""),
-        f"- torch {info['torch']}, Python {info['python']}; ComfyUI's attention on this device: "
-        f"`{info['attention']}` (used by the UNet and by the motion module)",
-        f"- load average (1 min) at start {info['load'][0]:.2f}, at end {load_after[0]:.2f}; after each timed run "
-        f"median {med(LOAD_SAMPLES or [0]):.2f}, max {max(LOAD_SAMPLES or [0]):.2f} (this run itself adds about "
-        f"{info['threads']}: much more means other work competed for the cores and the times are inflated)",
-        f"- command: `{args.command}`{' (quick: 1 repeat, a smoke test, not for citing)' if args.quick else ''}; "
-        f"run {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}, took {elapsed / 60:.1f} min",
-        "",
-    ]
-    summary_at = len(out)
-
-    # per-step
-    out += ["## Seconds per step, with and without the motion module", "",
-            "Lightning's path: 4 Euler steps on the trailing timesteps, cfg 1 (one UNet call per step), "
-            "`comfy.sample.sample_custom` + `euler_sampler()` + `model_sigmas()`; step times from the sampler "
-            "callback, after one warm-up run of each model at each size.", ""]
-    lines128, ratio128, best128 = step_table(results["step128"], 128)
-    out += lines128 + [""]
-    s64 = results["first"]
-    lines64, ratio64, best64 = step_table({"plain": s64["plain"], "motion": s64["warm"]}, 64)
-    out += lines64 + ["", "The 64 px runs are the plain and warm motion-module runs of the rounds below.", ""]
-    goals["step"] = (f"per-step ratio at 128 px ≤ {GOAL_STEP_RATIO}×", f"{ratio128:.3f}×", ratio128 <= GOAL_STEP_RATIO,
-                     f"{best128:.3f}×", best128 <= GOAL_STEP_RATIO)
-
-    # first step
-    load, apply = med(s64["load"]), med(s64["apply"])
-    one_off = [f.first - w.first for f, w in zip(s64["fresh"], s64["warm"])]
-    over_plain = [f.first - p.first for f, p in zip(s64["fresh"], s64["plain"])]
-    total_extra = load + apply + med(one_off)
-    out += ["## First-step extra: load + inject", "",
-            "Rounds at 64 px: a warm plain run; `load_motion_module_handle(path)` (the file read through once "
-            "beforehand, so it comes from the page cache; safetensors are memory-mapped); "
-            "`apply_motion_module(plain, handle)`; the first sampling with that fresh module; a second, warm one. "
-            "The first step's one-off extra is the fresh run's step 1 minus the warm run's step 1: both include "
-            "the sampler's setup and one motion-module step, so what remains is ModelPatcher loading, slot "
-            "injection and paging in the memory-mapped weights.", "",
-            "| | wall time |", "|---|---|",
-            f"| `load_motion_module_handle` ({motion_bytes / 1e6:.0f} MB file from page cache) | {spread(s64['load'])} |",
-            f"| `apply_motion_module` | {spread(s64['apply'], digits=4)} |",
-            f"| first step's one-off extra (fresh step 1 − warm step 1) | {spread(one_off)} |",
-            f"| **load + apply + one-off extra** (sum of medians) | **{total_extra:.3f} s** |",
-            f"| for reference: fresh step 1 − warm plain step 1 (includes one motion-module step) | {spread(over_plain)} |",
-            f"| for reference: step 1 of fresh / warm motion module / warm plain | "
-            f"{med(f.first for f in s64['fresh']):.3f} / {med(w.first for w in s64['warm']):.3f} / "
-            f"{med(p.first for p in s64['plain']):.3f} s |",
-            ""]
-    best_extra = (min(s64["load"]) + min(s64["apply"])
-                  + min(f.first for f in s64["fresh"]) - min(w.first for w in s64["warm"]))
-    goals["load"] = (f"load + inject ≤ {GOAL_LOAD_INJECT_S} s", f"{total_extra:.3f} s", total_extra <= GOAL_LOAD_INJECT_S,
-                     f"{best_extra:.3f} s", best_extra <= GOAL_LOAD_INJECT_S)
-
-    # RSS
-    rss = results["rss"]
-    rows = {}
-    for key in ("process_peak_kib", "phase_peak_kib", "load_peak_kib"):
-        if all(r[key] for r in rss["plain"] + rss["motion"]):
-            rows[key] = (gb(r[key] for r in rss["plain"]), gb(r[key] for r in rss["motion"]))
-    out += ["## Peak RSS extra over plain", "",
-            "Fresh subprocesses (`tests/bench.py --rss-child plain|motion`), alternating: load the SD1.5 UNet; "
-            "(motion only) `load_motion_module_handle` + `apply_motion_module`; one 4-step cfg-1 sampling at "
-            "128 px. Peak RSS, as `getrusage().ru_maxrss` and `/proc/self/status` VmHWM report it, counts every "
-            "resident page of the process: anonymous memory (the fp32 UNet, activations, the allocator's cache) "
-            "and file-backed pages it has mapped and touched — the memory-mapped safetensors weights count in full "
-            "although they are page-cache pages shared with other processes. Loading the UNet (fp16 checkpoint "
-            "mapped + its fp32 copy) can be the process's highest point and hide the module in the whole-process "
-            "peak, so the peak of what comes after is measured alone too: the kernel's peak mark is reset "
-            "(`/proc/self/clear_refs` ← 5, which also resets `ru_maxrss`) once the UNet is loaded. The goal is "
-            "judged on that peak.", "",
-            "| peak RSS | plain | with motion module | extra |", "|---|---|---|---|"]
-    labels = {"phase_peak_kib": "**after the UNet is loaded**: module load + apply + sampling",
-              "process_peak_kib": "whole process (`ru_maxrss` before the reset, VmHWM after)",
-              "load_peak_kib": "loading the UNet only"}
-    extras = {}
-    for key in ("phase_peak_kib", "process_peak_kib", "load_peak_kib"):
-        if key in rows:
-            p, m = rows[key]
-            extras[key] = nozero(med(m) - med(p))
-            bold = "**" if key == "phase_peak_kib" else ""
-            out.append(f"| {labels[key]} | {spread(p, 'GB')} | {spread(m, 'GB')} | {bold}{extras[key]:.3f} GB{bold} |")
-    out.append(f"| resident after sampling: anonymous / file-backed | "
-               f"{med(gb(r['rss_anon_kib'] for r in rss['plain'])):.2f} / {med(gb(r['rss_file_kib'] for r in rss['plain'])):.2f} GB | "
-               f"{med(gb(r['rss_anon_kib'] for r in rss['motion'])):.2f} / {med(gb(r['rss_file_kib'] for r in rss['motion'])):.2f} GB | |")
-    out += ["", f"Stored motion-module weights: {motion_bytes / GB:.3f} GB (fp16); GB = 10⁹ bytes.", ""]
-    judged_key = "phase_peak_kib" if "phase_peak_kib" in extras else "process_peak_kib"
-    judged = extras[judged_key]
-    goals["rss"] = (f"peak RSS extra ≤ stored weights ({motion_bytes / GB:.2f} GB)",
-                    f"{judged:.3f} GB ({'after UNet load' if judged_key == 'phase_peak_kib' else 'whole process'}; "
-                    f"whole process {extras['process_peak_kib']:.3f} GB)", judged * GB <= motion_bytes,
-                    "(not timing)", judged * GB <= motion_bytes)
-
-    # 4 vs 25
-    ks = results["ksampler"]
-    light, base25 = ks["lightning"], ks["ksampler"]
-    speedup = med(r.total for r in base25) / med(r.total for r in light)
-    best_speedup = min(r.total for r in base25) / min(r.total for r in light)
-    finite = all(r.finite for r in light + base25)
-    out += ["## 4-step Lightning vs 25 steps with cfg 7.5", "",
-            "End-to-end sampling time at 64×64 px (latent 8×8), 16 frames, **both with the motion module applied** "
-            "(AnimateDiff's usual baseline is the motion module at 25 steps, cfg 7.5): Lightning = "
-            "`sample_custom` + `euler_sampler()` on the 4 trailing sigmas, cfg 1 (one UNet call of 16 frames per "
-            "step); baseline = what core KSampler runs, `comfy.sample.sample` with `euler`, the `normal` "
-            "scheduler, 25 steps, cfg 7.5 (cond and uncond batched: one UNet call of 32 frames per step). "
-            "Run order L K L … L.", "",
-            "| 64 px, 16 frames, motion module | sampling wall time | best run | s/step (steady) |",
-            "|---|---|---|---|",
-            f"| Lightning, 4 steps, cfg 1 | {spread(r.total for r in light)} | {min(r.total for r in light):.3f} s "
-            f"| {spread(r.steady for r in light)} |",
-            f"| baseline, 25 steps, cfg 7.5 | {spread(r.total for r in base25)} | {min(r.total for r in base25):.3f} s "
-            f"| {spread(r.steady for r in base25)} |",
-            f"| **speed-up** | **{speedup:.1f}×** (median / median) | {best_speedup:.1f}× (best / best) | "
-            f"{med(r.steady for r in base25) / med(r.steady for r in light):.2f}× per step |", ""]
-    if not finite:
-        out += ["Some sampled latents were not finite (random weights); the timings stand.", ""]
-    goals["speedup"] = (f"4-step cfg 1 ≥ {GOAL_SPEEDUP:g}× faster than 25-step cfg 7.5 (64 px, sampling wall time)",
-                        f"{speedup:.1f}×", speedup >= GOAL_SPEEDUP, f"{best_speedup:.1f}×", best_speedup >= GOAL_SPEEDUP)
-
-    busy = med(LOAD_SAMPLES or [0]) > info["threads"] + 0.5
-    summary = ["## Goals", "", "| goal | measured (median) | best of n | |", "|---|---|---|---|"]
-    summary += [f"| {g} | {m} | {b} | {ok(met)} |" for g, m, met, b, _ in goals.values()]
-    summary += ["", f"Goals are judged on the medians. Per-step ratio at 64 px: {ratio64:.3f}× (best {best64:.3f}×).", ""]
-    if busy:
-        summary += [f"**The machine was busy during this run** (load average after the timed runs: median "
-                    f"{med(LOAD_SAMPLES):.1f}, on {info['cores']} cores): the medians are inflated unevenly; the "
-                    "best-of-n column is the better estimate of an idle machine, and on it the goals read: "
-                    + ", ".join(f"{g.split(' ≤ ')[0].split(' ≥ ')[0]} {'met' if bmet else 'missed'}"
-                                for g, _, _, _, bmet in goals.values()) + ".", ""]
-    out[summary_at:summary_at] = summary
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(out).rstrip() + "\n")
-    return goals
+def measure_cast(handle, dtype: torch.dtype, repeats: int) -> list[float]:
+    """Seconds to cast every motion-module weight to ``dtype`` once: what the per-layer casts add to each UNet
+    call when the module is stored in another dtype than the UNet computes in (fp16 file, fp32 CPU compute)."""
+    params = list(handle.model.parameters())
+    times = []
+    for _ in range(repeats + 1):
+        start = time.perf_counter()
+        for p in params:
+            p.to(dtype)
+        times.append(time.perf_counter() - start)
+    return times[1:]  # the first pass pages the weights in
 
 
 # --------------------------------------------------------------------------------------------- main
@@ -552,12 +353,18 @@ def main() -> None:
     from animatediff_lightning.glue.injection import apply_motion_module, load_motion_module_handle
     progress("loading the SD1.5 UNet and the motion module")
     plain = load_plain()
-    motion = apply_motion_module(plain, load_motion_module_handle(str(motion_path)))
+    handle = load_motion_module_handle(str(motion_path))
+    motion = apply_motion_module(plain, handle)
+    compute = plain.model.manual_cast_dtype or plain.model.get_dtype()  # what the UNet computes in
+    results["cast"] = measure_cast(handle, compute, n["cast"])
+    results["cast_dtypes"] = (next(handle.model.parameters()).dtype, compute)
 
     results["step128"] = measure_steps(plain, motion, 16, n["step128"])
     progress("64 px: first-step extra and per-step times")
     results["first"] = measure_first_step(plain, motion, motion_path, 8, n["step64"])
     results["ksampler"] = measure_ksampler(motion, 8, n["ksampler"])
+    progress("128 px: 4 vs 25 steps")
+    results["ksampler128"] = measure_ksampler(motion, 16, n["ksampler128"])
 
     import bench_context
     import bench_video
@@ -567,6 +374,7 @@ def main() -> None:
     sections.append(bench_video.run(args.quick))
 
     elapsed = time.perf_counter() - START
+    info["load_samples"] = LOAD_SAMPLES
     goals = write_report(out_path, info, args, results, elapsed, motion_bytes, os.getloadavg())
     with open(out_path, "a") as f:
         f.write("\n" + "\n".join(sections))
