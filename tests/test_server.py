@@ -70,35 +70,24 @@ def test_text_to_video(server, sampler):
         assert "Lightning 4-step" in text and "steps 4" in text
 
 
-def assert_fails_then_recovers(server, prompt, *fragments):
-    result = server.run(prompt)
-    assert not result["ok"]
-    message = result["error"]
-    for fragment in fragments:
-        assert fragment in message, message
-    assert server.alive()
-    assert server.get("/system_stats")
-    assert not list((server.base_dir / "output").glob("bad_*")), "a failed prompt left files behind"
-
-
 def test_missing_file(server):
     prompt = text_to_video("sd15-random-fp16.safetensors", "not_there.safetensors", prefix="bad_missing")
-    assert_fails_then_recovers(server, prompt, "not_there.safetensors", "animatediff_models")
+    server.assert_fails_then_recovers(prompt, "not_there.safetensors", "animatediff_models")
 
 
 def test_corrupt_file(server):
     prompt = text_to_video("sd15-random-fp16.safetensors", CORRUPT, prefix="bad_corrupt")
-    assert_fails_then_recovers(server, prompt, CORRUPT, "download it again")
+    server.assert_fails_then_recovers(prompt, CORRUPT, "download it again")
 
 
 def test_sdxl_module(server):
     prompt = text_to_video("sd15-random-fp16.safetensors", SDXL, prefix="bad_sdxl")
-    assert_fails_then_recovers(server, prompt, SDXL, "SDXL motion module")
+    server.assert_fails_then_recovers(prompt, SDXL, "SDXL motion module")
 
 
 def test_too_many_frames_then_next_prompt_runs(server):
     prompt = text_to_video("sd15-random-fp16.safetensors", MODULE, frames=40, prefix="bad_frames")
-    assert_fails_then_recovers(server, prompt, "40 frames", "32", "context windows")
+    server.assert_fails_then_recovers(prompt, "40 frames", "32", "context windows")
     result = server.run(text_to_video("sd15-random-fp16.safetensors", MODULE, frames=8, prefix="after_error"))
     assert result["ok"], result["error"]
     assert len(saved_frames(server, result)) == 8

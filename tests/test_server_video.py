@@ -142,16 +142,6 @@ def no_bad_files(server):
     return [p.name for p in output.rglob("*") if p.name.startswith(("bad", ".bad"))] if output.exists() else []
 
 
-def assert_fails_then_recovers(server, prompt, *fragments):
-    result = server.run(prompt)
-    assert not result["ok"]
-    for fragment in fragments:
-        assert fragment in result["error"], result["error"]
-    assert server.alive() and server.get("/system_stats")
-    assert not no_bad_files(server), "a failed prompt left files behind"
-    assert not (server.base_dir / "escape_00001_.mp4").exists()
-
-
 @pytest.mark.parametrize("case,fragments", [
     (dict(video="notes.mp4"), ["notes.mp4", "cannot be read as a video"]),
     (dict(video="cut.mp4"), ["cut.mp4", "corrupt, truncated"]),
@@ -168,11 +158,11 @@ def test_bad_inputs_fail_cleanly(server, case, fragments):
     case = dict(case)
     video = case.pop("video")
     prompt = load_and_save_video(video, "mp4", prefix=f"bad_{video.split('.')[0]}", **case)
-    assert_fails_then_recovers(server, prompt, *fragments)
+    server.assert_fails_then_recovers(prompt, *fragments)
 
 
 def test_next_prompt_runs_after_an_error(server):
-    assert_fails_then_recovers(server, load_and_save_video("notes.mp4", "mp4", prefix="bad_first"), "notes.mp4")
+    server.assert_fails_then_recovers(load_and_save_video("notes.mp4", "mp4", prefix="bad_first"), "notes.mp4")
     result = run_ok(server, load_and_save_video("clip.mp4", "gif", prefix="after_error", frame_load_cap=6))
     assert decode_back(outputs_of(server, result)[0])["frames"] == 6
 

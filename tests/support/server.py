@@ -127,3 +127,24 @@ class ComfyServer:
                     "outputs": history.get("outputs", {})}
         finally:
             ws.close()
+
+    def _written_files(self) -> set[Path]:
+        """Files a prompt could have saved: everything under output/, and the base directory's own files
+        (where a ``../`` filename prefix lands)."""
+        output = self.base_dir / "output"
+        found = {p for p in output.rglob("*") if p.is_file()} if output.exists() else set()
+        return found | {p for p in self.base_dir.iterdir() if p.is_file()}
+
+    def assert_fails_then_recovers(self, prompt: dict, *fragments: str) -> str:
+        """Run a prompt that must fail with a message holding every fragment; the server must answer
+        afterwards and the prompt must have left no file behind. Returns the message."""
+        before = self._written_files()
+        result = self.run(prompt)
+        assert not result["ok"], f"the prompt ran: {result['outputs']}"
+        message = result["error"] or ""
+        missing = [f for f in fragments if f not in message]
+        assert not missing, f"{missing} not in the error: {message}"
+        assert self.alive() and self.get("/system_stats"), f"the server died:\n{self.log()[-3000:]}"
+        left = sorted(str(p.relative_to(self.base_dir)) for p in self._written_files() - before)
+        assert not left, f"a failed prompt left files behind: {left}"
+        return message
