@@ -2,6 +2,7 @@
 #   make test   build the environment on a fresh machine and run every test
 #   make run    start ComfyUI on 127.0.0.1:8188 with this pack and its example workflows
 #   make bench  measure speed and memory, write docs/benchmarks.md
+#   make thumbnails  redraw workflows/*.jpg, the example workflows' template thumbnails
 PYTHON ?= python3
 VENV := .venv
 PY := $(CURDIR)/$(VENV)/bin/python
@@ -15,7 +16,7 @@ export COMFYUI_PATH
 
 READY := $(VENV)/.ready
 
-.PHONY: env test run bench download render clean
+.PHONY: env test run bench thumbnails download render clean
 
 env: $(READY)
 
@@ -51,6 +52,10 @@ run: $(READY) $(RUN_DIR)/custom_nodes/$(PACK_NAME)
 
 bench: $(READY)
 	$(PY) tests/bench.py
+
+# Each example workflow's graph as the real frontend draws it (Debian's chromium, no weights needed).
+thumbnails: $(READY)
+	$(PY) tests/thumbnails.py
 
 # Fetch Lightning files / Motion LoRAs from the Hub into $(RUN_DIR)/models (sha256-checked, resumable):
 #   make download STEPS="4 8"        make download STEPS= LORAS="PanLeft ZoomIn"   (LORAS=all: all eight)
