@@ -1,0 +1,57 @@
+"""The example workflows as ComfyUI's template browser gets them from a real server: listed under this pack's
+folder (the UI files only, not their API twins in workflows/api/), each with a JPEG thumbnail that
+`make thumbnails` draws (tests/thumbnails.py)."""
+import io
+import json
+import urllib.request
+
+import pytest
+from PIL import Image
+
+from conftest import COMFYUI_PATH, ROOT
+from support.server import PACK_DIR_NAME, ComfyServer
+from thumbnails import SIZE
+
+NAMES = sorted(p.stem for p in (ROOT / "workflows").glob("*.json"))
+MAX_BYTES = 150 * 1024
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = ComfyServer(COMFYUI_PATH, tmp_path_factory.mktemp("comfy_templates"), {}).start()
+    yield srv
+    srv.stop()
+
+
+def fetch(server, path: str) -> tuple[int, str, bytes]:
+    with urllib.request.urlopen(server.url + path, timeout=30) as r:
+        return r.status, r.headers.get("Content-Type", ""), r.read()
+
+
+def test_each_workflow_has_one_thumbnail():
+    assert len(NAMES) == 4, NAMES
+    assert sorted(p.stem for p in (ROOT / "workflows").glob("*.jpg")) == NAMES
+    assert not list((ROOT / "workflows" / "api").glob("*.jpg"))
+    for name in NAMES:
+        assert (ROOT / "workflows" / f"{name}.jpg").stat().st_size < MAX_BYTES, name
+
+
+def test_templates_are_listed_without_the_api_twins(server):
+    listed = server.get("/api/workflow_templates")[PACK_DIR_NAME]
+    assert sorted(listed) == NAMES  # four names, each once: the twins share the names but are not listed
+    for name in NAMES:  # and the file a card opens is the UI workflow, not the twin
+        status, _, body = fetch(server, f"/api/workflow_templates/{PACK_DIR_NAME}/{name}.json")
+        assert status == 200 and "nodes" in json.loads(body), name
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_thumbnail_is_served_as_a_jpeg(server, name):
+    status, content_type, body = fetch(server, f"/api/workflow_templates/{PACK_DIR_NAME}/{name}.jpg")
+    assert status == 200 and content_type == "image/jpeg"
+    assert body == (ROOT / "workflows" / f"{name}.jpg").read_bytes()
+    with Image.open(io.BytesIO(body)) as img:
+        img.load()  # decodes the whole image, not just the header
+        assert (img.format, img.mode, img.size) == ("JPEG", "RGB", (SIZE, SIZE))
+        # drawn, not blank: a dark canvas with lighter nodes and coloured links on it
+        low, high = img.convert("L").getextrema()
+        assert low < 40 and high > 150, (low, high)
