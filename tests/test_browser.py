@@ -6,12 +6,10 @@ import os
 import shutil
 import subprocess
 import time
-import unittest.mock
 from pathlib import Path
 
 import pytest
 
-import support.server
 from conftest import COMFYUI_PATH, ROOT
 from support.clips import make_clip
 from support.controlnet_models import controlnet_file
@@ -79,14 +77,8 @@ def server(tmp_path_factory, hub):
     settings = base / "user" / "default" / "comfy.settings.json"
     settings.parent.mkdir(parents=True, exist_ok=True)
     settings.write_text(json.dumps({"Comfy.TutorialCompleted": True}))
-    srv = ComfyServer(COMFYUI_PATH, base, models)
-    popen = subprocess.Popen
-
-    def with_hub(*args, env=None, **kwargs):  # the harness starts servers offline; this one talks to the fake Hub
-        return popen(*args, env=dict(env or os.environ, HF_HUB_OFFLINE="0", HF_ENDPOINT=hub.url), **kwargs)
-
-    with unittest.mock.patch.object(support.server.subprocess, "Popen", with_hub):
-        srv.start()
+    srv = ComfyServer(COMFYUI_PATH, base, models,  # the harness starts servers offline; this one talks to the fake Hub
+                      extra_env={"HF_HUB_OFFLINE": "0", "HF_ENDPOINT": hub.url}).start()
     yield srv
     srv.stop()
 

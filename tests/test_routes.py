@@ -1,11 +1,8 @@
 """The frontend's download route through a real ComfyUI server: known ids only, the work off the event loop,
 progress as websocket events; the Hub is a local stand-in (``HF_ENDPOINT``)."""
 import json
-import os
 import random
-import subprocess
 import time
-import unittest.mock
 
 import pytest
 import websocket
@@ -30,14 +27,8 @@ def hub():
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, hub):
-    srv = ComfyServer(COMFYUI_PATH, tmp_path_factory.mktemp("comfy_routes"), {})
-    popen = subprocess.Popen
-
-    def with_hub(*args, env=None, **kwargs):  # the harness starts servers offline; this one talks to the fake Hub
-        return popen(*args, env=dict(env or os.environ, HF_HUB_OFFLINE="0", HF_ENDPOINT=hub.url), **kwargs)
-
-    with unittest.mock.patch.object(support.server.subprocess, "Popen", with_hub):
-        srv.start()
+    srv = ComfyServer(COMFYUI_PATH, tmp_path_factory.mktemp("comfy_routes"), {},  # online, to the fake Hub
+                      extra_env={"HF_HUB_OFFLINE": "0", "HF_ENDPOINT": hub.url}).start()
     yield srv
     srv.stop()
 

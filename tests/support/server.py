@@ -27,8 +27,11 @@ def free_port() -> int:
 class ComfyServer:
     """ComfyUI on 127.0.0.1 with ``base_dir`` as its base directory (models, input, output, custom_nodes)."""
 
-    def __init__(self, comfyui_path: Path, base_dir: Path, models: dict[str, list[Path]]):
+    def __init__(self, comfyui_path: Path, base_dir: Path, models: dict[str, list[Path]],
+                 extra_env: dict[str, str] | None = None):
+        """``extra_env`` is added to the server process's environment (over the offline defaults)."""
         self.comfyui_path, self.base_dir = Path(comfyui_path), Path(base_dir)
+        self.extra_env = dict(extra_env or {})
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.client_id = uuid.uuid4().hex
@@ -47,7 +50,7 @@ class ComfyServer:
         self.process = None
 
     def start(self, timeout: float = 180.0) -> "ComfyServer":
-        env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **self.extra_env}
         self._log = open(self.log_path, "w")
         self.process = subprocess.Popen(
             [sys.executable, "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(self.port),
