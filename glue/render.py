@@ -8,7 +8,7 @@
   pack sits in, or the dev host ``.host/ComfyUI``) on a free port with the same Python, and stopped at the end.
   Started from a dev checkout, it gets a temporary base directory with this pack linked into ``custom_nodes``
   and the host's ``models`` and ``input`` linked in; ``--base-directory DIR`` uses DIR instead (the pack is
-  linked into ``DIR/custom_nodes`` when it is not there yet).
+  linked into ``DIR/custom_nodes`` when it is not there yet). Choosing and starting: glue/local_server.py.
 * Workflow: API format (``{"1": {"class_type": …, "inputs": …}}``) or UI format (what the editor saves,
   with ``nodes`` and ``links``); the latter is converted with the server's ``/object_info`` by ``to_api``.
 * ``--set NODE.input=value``: NODE is a node id, a node title or a node type (it must name one node);
@@ -24,11 +24,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -36,10 +33,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from .local_server import DEFAULT_SERVER, StartError, answers, connect
 from .workflow_api import WorkflowError, apply_overrides, is_ui_workflow, node_titles, to_api  # noqa: F401
-
-PACK_DIR = Path(__file__).resolve().parents[1]
-DEFAULT_SERVER = "http://127.0.0.1:8188"
 
 # --------------------------------------------------------------------------------------------------------
 # HTTP and websocket (stdlib only)
@@ -74,11 +69,7 @@ class Client:
                 return e.code, {"error": {"message": raw.decode(errors="replace")[:2000]}}
 
     def alive(self) -> bool:
-        try:
-            self.get("/system_stats", timeout=3)
-            return True
-        except (urllib.error.URLError, OSError, ValueError):
-            return False
+        return answers(self.url)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -208,105 +199,6 @@ def download(client: Client, files: list[dict], out_dir: Path) -> list[Path]:
 
 
 # --------------------------------------------------------------------------------------------------------
-# Starting a server
-# --------------------------------------------------------------------------------------------------------
-def find_comfyui(explicit: str | None) -> Path:
-    candidates = [explicit, os.environ.get("COMFYUI_PATH")]
-    if PACK_DIR.parent.name == "custom_nodes":
-        candidates.append(str(PACK_DIR.parent.parent))
-    candidates.append(str(PACK_DIR / ".host" / "ComfyUI"))
-    for c in candidates:
-        if c and (Path(c) / "main.py").is_file():
-            return Path(c).resolve()
-    raise WorkflowError("no ComfyUI to start: pass --comfyui PATH (a folder with main.py), set COMFYUI_PATH, "
-                        "or --server URL of a running one")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _pack_linked(custom_nodes: Path) -> bool:
-    if not custom_nodes.is_dir():
-        return False
-    return any(entry.resolve() == PACK_DIR for entry in custom_nodes.iterdir())
-
-
-class LocalServer:
-    """A ComfyUI started for this render and stopped after it."""
-
-    def __init__(self, comfyui: Path, base_dir: str | None, cpu: bool | None, extra_args: list[str], log):
-        self.comfyui, self.log = comfyui, log
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.temp = Path(tempfile.mkdtemp(prefix="adl-render-"))
-        self.log_path = self.temp / "comfyui.log"
-        args = [sys.executable, "main.py", "--listen", "127.0.0.1", "--port", str(self.port),
-                "--disable-auto-launch", "--database-url", "sqlite:///:memory:"]
-        in_host = _pack_linked(comfyui / "custom_nodes")
-        if base_dir:
-            base = Path(base_dir).resolve()
-            if not _pack_linked(base / "custom_nodes"):
-                (base / "custom_nodes").mkdir(parents=True, exist_ok=True)
-                (base / "custom_nodes" / PACK_DIR.name).symlink_to(PACK_DIR, target_is_directory=True)
-                log(f"linked this pack into {base / 'custom_nodes'}")
-            args += ["--base-directory", str(base)]
-        elif not in_host:  # a dev checkout: a throw-away base with this pack and the host's models and input
-            base = self.temp / "base"
-            (base / "custom_nodes").mkdir(parents=True)
-            (base / "custom_nodes" / PACK_DIR.name).symlink_to(PACK_DIR, target_is_directory=True)
-            for folder in ("models", "input"):
-                if (comfyui / folder).is_dir():
-                    (base / folder).symlink_to(comfyui / folder, target_is_directory=True)
-            args += ["--base-directory", str(base)]
-        if cpu is None:
-            cpu = not (Path("/dev/nvidia0").exists() or Path("/dev/kfd").exists() or sys.platform == "darwin")
-        if cpu:
-            args.append("--cpu")
-        self.args = args + list(extra_args)
-        self.process = None
-
-    def start(self, timeout: float = 300.0) -> "LocalServer":
-        self.log(f"starting ComfyUI from {self.comfyui} on {self.url} (log: {self.log_path})")
-        self._log_file = open(self.log_path, "w")
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.process = subprocess.Popen(self.args, cwd=self.comfyui, stdout=self._log_file,
-                                        stderr=subprocess.STDOUT, env=env)
-        client = Client(self.url)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                raise ServerError(f"ComfyUI exited at start (status {self.process.returncode}):\n"
-                                  f"{self.tail()}")
-            if client.alive():
-                return self
-            time.sleep(0.5)
-        raise ServerError(f"ComfyUI did not answer within {timeout:.0f}s:\n{self.tail()}")
-
-    def tail(self, chars: int = 4000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
-
-    def import_failures(self) -> list[str]:
-        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        return [line for line in text.splitlines() if "IMPORT FAILED" in line and PACK_DIR.name in line]
-
-    def stop(self, keep_log: bool = False):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process:
-            self._log_file.close()
-        if not keep_log:
-            shutil.rmtree(self.temp, ignore_errors=True)
-
-
-# --------------------------------------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
@@ -344,19 +236,11 @@ def render(argv: list[str]) -> int:
 
     server = None
     try:
-        if args.server:
-            client = Client(args.server)
-            if not client.alive():
-                raise ServerError(f"no ComfyUI answers at {args.server}")
-        elif not args.fresh and Client(DEFAULT_SERVER).alive():
-            client = Client(DEFAULT_SERVER)
-            log(f"reusing the ComfyUI at {DEFAULT_SERVER}")
-        else:
-            server = LocalServer(find_comfyui(args.comfyui), args.base_directory, args.cpu, args.comfy_arg,
-                                 log).start()
-            client = Client(server.url)
-            for line in server.import_failures():
-                print(f"warning: {line}", file=sys.stderr)
+        url, server = connect(args.server, args.fresh, args.comfyui, args.base_directory, args.cpu,
+                              args.comfy_arg, log)
+        client = Client(url)
+        for line in server.import_failures() if server else []:
+            print(f"warning: {line}", file=sys.stderr)
 
         object_info = client.get("/object_info", timeout=120)
         prompt = to_api(workflow, object_info) if is_ui_workflow(workflow) else json.loads(json.dumps(workflow))
@@ -372,7 +256,7 @@ def render(argv: list[str]) -> int:
     except WorkflowError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except ServerError as e:
+    except (ServerError, StartError) as e:
         print(f"error: {e}", file=sys.stderr)
         if server is not None and server.import_failures():
             print("\n".join(server.import_failures()), file=sys.stderr)
