@@ -1,6 +1,7 @@
 """`python <pack> render …` (glue/render.py) as a user runs it: a subprocess against one real ComfyUI server for
-the module (--server), on the random real-shape SD1.5 checkpoint and Lightning motion module; one test starts
-its own ComfyUI (--fresh) to cover the start-and-stop path."""
+the module (--server), on the random real-shape test models (SD1.5 checkpoint, Lightning motion module, Motion
+LoRA, ControlNet) and a generated clip; every example workflow renders at 64×64. One test starts its own
+ComfyUI (--fresh) to cover the start-and-stop path (glue/local_server.py)."""
 import json
 import re
 import subprocess
@@ -10,20 +11,38 @@ import urllib.request
 import pytest
 
 from conftest import COMFYUI_PATH, ROOT
-from support.clips import decode_back
+from support.clips import decode_back, make_clip
+from support.controlnet_models import CONTROLNET_NAME, controlnet_file
+from support.lora_models import real_motion_lora_ckpt
 from support.models import real_motion_module_file, sd15_checkpoint_file
 from support.server import ComfyServer
 
 CHECKPOINT = "sd15-random-fp16.safetensors"
 T2V_UI = ROOT / "workflows" / "text_to_video_lightning_4step.json"
 T2V_API = ROOT / "workflows" / "api" / "text_to_video_lightning_4step.json"
+UI_WORKFLOWS = sorted(p.stem for p in (ROOT / "workflows").glob("*.json"))
+LATENT_64 = ["EmptyLatentImage.width=64", "EmptyLatentImage.height=64"]
+VIDEO_64 = ["ADL_LoadVideo.width=64", "ADL_LoadVideo.height=64", f"ControlNetLoader.control_net_name={CONTROLNET_NAME}"]
+# workflow → (frames it renders, its --set overrides besides checkpoint, steps and file name prefix); the
+# motion module and Motion LoRA are installed under the names the workflows use
+RENDERS = {
+    "text_to_video_lightning_4step": (8, [*LATENT_64, "EmptyLatentImage.batch_size=8"]),
+    "text_to_video_motion_lora_pan_left": (8, [*LATENT_64, "EmptyLatentImage.batch_size=8"]),
+    "video_to_video_canny_lightning_4step": (8, [*VIDEO_64, "ADL_LoadVideo.frame_load_cap=8"]),
+    # 24 frames are two context windows of 16 with overlap 4
+    "long_video_to_video_context_windows": (24, [*VIDEO_64, "ADL_LoadVideo.frame_load_cap=24"]),
+}
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = ComfyServer(COMFYUI_PATH, tmp_path_factory.mktemp("comfy_render"), {
+    base = tmp_path_factory.mktemp("comfy_render")
+    make_clip(base / "input" / "input_clip.mp4", frames=24, fps=12)
+    srv = ComfyServer(COMFYUI_PATH, base, {
         "checkpoints": [sd15_checkpoint_file()],
         "animatediff_models": [real_motion_module_file()],
+        "animatediff_motion_lora": [real_motion_lora_ckpt()],
+        "controlnet": [controlnet_file()],
     })
     srv.start()
     yield srv
@@ -35,22 +54,28 @@ def render(*args, timeout=900):
                           capture_output=True, text=True, timeout=timeout)
 
 
-def test_text_to_video_ui_workflow_with_overrides(server, tmp_path):
-    """The UI-format template, converted with the server's /object_info, overridden by type, title-less id
-    and input name, lands as one mp4 of the requested size in --out."""
+@pytest.mark.parametrize("name", UI_WORKFLOWS)
+def test_example_workflow_renders(server, tmp_path, name):
+    """Each UI-format example, converted with the server's /object_info and made cheap by --set overrides (by
+    node type, and by id for the file name prefix), lands as one mp4 of the requested frames and size in
+    --out; every override and each sampling step is reported on stdout."""
+    assert name in RENDERS, f"workflows/{name}.json is new: give it render overrides in RENDERS"
+    frames, overrides = RENDERS[name]
+    overrides = [f"CheckpointLoaderSimple.ckpt_name={CHECKPOINT}", "ADL_SampleLightning.steps=2", *overrides,
+                 f"13.filename_prefix=render_{name}"]
     out = tmp_path / "out"
-    result = render(T2V_UI, "--server", server.url, "--out", out,
-                    "--set", f"CheckpointLoaderSimple.ckpt_name={CHECKPOINT}",
-                    "--set", "EmptyLatentImage.width=64", "--set", "EmptyLatentImage.height=64",
-                    "--set", "EmptyLatentImage.batch_size=8", "--set", "ADL_SampleLightning.steps=2",
-                    "--set", "13.filename_prefix=render_t2v")
+    result = render(ROOT / "workflows" / f"{name}.json", "--server", server.url, "--out", out,
+                    *(a for o in overrides for a in ("--set", o)))
     assert result.returncode == 0, result.stdout + result.stderr + server.log()[-3000:]
-    assert "set node 4 (EmptyLatentImage) width = 64" in result.stdout
+    assert result.stdout.count("set node ") == len(overrides), result.stdout
+    assert f"set node 13 (ADL_SaveVideo) filename_prefix = 'render_{name}'" in result.stdout
     assert "(ADL_SampleLightning): 2/2" in result.stdout  # progress lines, one per step
+    sized = "EmptyLatentImage" if "EmptyLatentImage.width=64" in overrides else "ADL_LoadVideo"
+    assert f"set node 4 ({sized}) width = 64" in result.stdout  # found by type, converted to an INT
     files = list(out.iterdir())
-    assert [f.suffix for f in files] == [".mp4"] and files[0].name.startswith("render_t2v"), files
+    assert [f.suffix for f in files] == [".mp4"] and files[0].name.startswith(f"render_{name}"), files
     video = decode_back(files[0])
-    assert (video["frames"], video["width"], video["height"]) == (8, 64, 64)
+    assert (video["frames"], video["width"], video["height"]) == (frames, 64, 64)
 
 
 def test_missing_model_exits_non_zero_with_the_servers_message(server, tmp_path):
