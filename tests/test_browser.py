@@ -172,3 +172,52 @@ def test_text_to_video_runs_from_the_ui_and_plays(server):
     assert video["advanced"] > 0, video  # currentTime moves: it plays
     assert video["videoWidth"] == 64 and video["videoHeight"] == 64
     assert Path(out["screenshot"]).is_file()
+
+
+# Inputs the frontend puts into a prompt that are no input of the node: the video upload widget's preview.
+FRONTEND_ONLY = {"video-preview": ""}
+
+
+def test_ui_workflows_give_their_api_twins(server):
+    """What the real frontend queues for each UI workflow (``app.graphToPrompt()``) is its API twin in
+    workflows/api/: the same node ids, each with the same class_type and inputs (links included). Left out:
+    the ``_meta`` titles, which the twins do not carry (ComfyUI ignores them, the pack's converter does not
+    write them), and inputs that are no input of the node (FRONTEND_ONLY: the server drops them unread)."""
+    out = node_script(server, "open_workflows.mjs", *map(str, WORKFLOWS))
+    assert [w["name"] for w in out["workflows"]] == [p.name for p in WORKFLOWS]
+    object_info = server.get("/object_info")
+    for w in out["workflows"]:
+        twin = json.loads((ROOT / "workflows" / "api" / w["name"]).read_text())
+        assert sorted(w["prompt"], key=int) == sorted(twin, key=int), w["name"]
+        for i, node in w["prompt"].items():
+            schema = object_info[node["class_type"]]["input"]
+            declared = {*schema.get("required", {}), *schema.get("optional", {})}
+            inputs = {k: v for k, v in node["inputs"].items() if k in declared}
+            extra = {k: v for k, v in node["inputs"].items() if k not in declared}
+            assert extra.items() <= FRONTEND_ONLY.items(), (w["name"], i, extra)
+            want = twin[i]["inputs"]
+            differ = {k: (inputs.get(k, "<missing>"), want.get(k, "<missing>")) for k in {*inputs, *want}
+                      if inputs.get(k, "<missing>") != want.get(k, "<missing>")}
+            assert node["class_type"] == twin[i]["class_type"] and not differ, (w["name"], i, differ)
+
+
+def test_template_browser_shows_the_thumbnails_and_opens_a_card(server):
+    """Browse Templates → this pack under Extensions: one card per workflow, each thumbnail loaded from
+    /api/workflow_templates/<pack>/<name>.jpg; a click on a card puts that workflow on the canvas."""
+    from PIL import Image
+
+    from support.server import PACK_DIR_NAME
+
+    names = sorted(p.stem for p in WORKFLOWS)
+    out = node_script(server, "templates.mjs", PACK_DIR_NAME, "text_to_video_lightning_4step", *names)
+    assert out["consoleErrors"] == []
+    assert sorted(card["name"] for card in out["cards"]) == names
+    for card in out["cards"]:
+        with Image.open(ROOT / "workflows" / f"{card['name']}.jpg") as jpg:
+            assert (card["naturalWidth"], card["naturalHeight"]) == jpg.size, card
+        assert card["shownWidth"] > 0 and card["shownHeight"] > 0, card
+    served = {(t["url"], t["status"], t["type"]) for t in out["thumbnails"]}
+    assert served == {(f"/api/workflow_templates/{PACK_DIR_NAME}/{n}.jpg", 200, "image/jpeg") for n in names}
+    t2v = json.loads((ROOT / "workflows" / "text_to_video_lightning_4step.json").read_text())
+    assert out["opened"]["types"] == sorted(node["type"] for node in t2v["nodes"])
+    assert out["opened"]["workflow"] == "text_to_video_lightning_4step"
