@@ -131,7 +131,9 @@ class TemporalTransformer3D(nn.Module):
         """x: ``(videos·frames, C, H, W)``, frames of one video contiguous. Returns the temporal residual."""
         _, _, height, width = x.shape
         h = self.norm(x)  # GroupNorm per frame, as in original AnimateDiff
-        h = rearrange(h, "(b f) c h w -> (b h w) f c", f=frames)
+        # contiguous: a linear layer on the permuted view would run as a batched matmul over an expanded
+        # copy of its weight (one per spatial position), several times slower than one copy of the activations
+        h = rearrange(h, "(b f) c h w -> (b h w) f c", f=frames).contiguous()
         h = self.proj_in(h)
         for block in self.transformer_blocks:
             h = block(h, attention)
