@@ -10,7 +10,7 @@ from PIL import Image
 
 from conftest import COMFYUI_PATH, ROOT
 from support.server import PACK_DIR_NAME, ComfyServer
-from thumbnails import SIZE
+from thumbnails import CAPTIONS, SIZE
 
 NAMES = sorted(p.stem for p in (ROOT / "workflows").glob("*.json"))
 MAX_BYTES = 150 * 1024
@@ -21,6 +21,13 @@ def server(tmp_path_factory):
     srv = ComfyServer(COMFYUI_PATH, tmp_path_factory.mktemp("comfy_templates"), {}).start()
     yield srv
     srv.stop()
+
+
+def test_every_workflow_has_a_thumbnail_caption():
+    """`make thumbnails` writes each card's title band from CAPTIONS: one entry per workflow, none stale."""
+    assert sorted(CAPTIONS) == NAMES
+    for title, subtitle in CAPTIONS.values():
+        assert 0 < len(title) <= 20 and 0 < len(subtitle) <= 40, (title, subtitle)  # one line each on the card
 
 
 def fetch(server, path: str) -> tuple[int, str, bytes]:

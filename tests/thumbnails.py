@@ -7,7 +7,8 @@ The picture is the workflow's graph as the real frontend draws it (no weights ar
 downloaded): a ComfyUI server with this pack, empty placeholder files under the model names the workflows
 use (so no missing-model dialog, and the loaders show their files), a short generated clip (a sunset) under
 the input video names, and Debian's chromium (tests/browser/thumbnails.mjs) opening each file and fitting
-the graph into a square view with only the canvas visible. The template browser shows thumbnails in square
+the graph into a square view with only the canvas visible, under a caption band (CAPTIONS) that tells the
+cards apart at the template browser's size. The template browser shows thumbnails in square
 cards (object-fit: cover), so the JPEG is square too.
 """
 from __future__ import annotations
@@ -32,6 +33,13 @@ WORKFLOWS = ROOT / "workflows"
 SIZE, RENDER = 1024, 2048  # the JPEG's side; the square viewport it is drawn at (scaled down: smooth lines)
 LOADERS = {"CheckpointLoaderSimple": "checkpoints", "ControlNetLoader": "controlnet",
            "ADL_LoadMotionModule": "animatediff_models", "ADL_LoadMotionLoRA": "animatediff_motion_lora"}
+# The caption band of each card: (title, subtitle). A new workflow needs a line here.
+CAPTIONS = {
+    "text_to_video_lightning_4step": ("Text → video", "AnimateDiff-Lightning · 4 steps · cfg 1"),
+    "text_to_video_motion_lora_pan_left": ("Text → video + pan", "Motion LoRA PanLeft · 4 steps"),
+    "video_to_video_canny_lightning_4step": ("Video → video", "Canny ControlNet per frame · 4 steps"),
+    "long_video_to_video_context_windows": ("Long video → video", "Context windows of 16 · Canny · 4 steps"),
+}
 SETTINGS = {
     "Comfy.TutorialCompleted": True,
     "Comfy.Graph.CanvasInfo": False,  # the fps / node count corner
@@ -94,7 +102,11 @@ def prepare(base: Path, workflows: list[Path]) -> dict[str, list[Path]]:
 
 
 def screenshots(url: str, shots: Path, size: int, workflows: list[Path]) -> dict:
-    done = subprocess.run(["node", str(BROWSER_DIR / "thumbnails.mjs"), url, str(shots), str(size),
+    if missing := [p.stem for p in workflows if p.stem not in CAPTIONS]:
+        sys.exit(f"no caption for {', '.join(missing)}: add one to CAPTIONS in {Path(__file__).relative_to(ROOT)}")
+    captions = shots / "captions.json"
+    captions.write_text(json.dumps({p.stem: CAPTIONS[p.stem] for p in workflows}, ensure_ascii=False))
+    done = subprocess.run(["node", str(BROWSER_DIR / "thumbnails.mjs"), url, str(shots), str(size), str(captions),
                            *map(str, workflows)], cwd=BROWSER_DIR, capture_output=True, text=True, timeout=600)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
