@@ -12,11 +12,8 @@ import pytest
 
 from conftest import COMFYUI_PATH, ROOT
 from support.clips import make_clip
-from support.controlnet_models import controlnet_file
 from support.fake_hub import FakeHub
-from support.lora_models import real_motion_lora_ckpt
-from support.models import real_motion_module_file, sd15_checkpoint_file
-from support.server import ComfyServer
+from support.server import ComfyServer, example_workflow_models
 
 BROWSER_DIR = ROOT / "tests" / "browser"
 ARTIFACTS = ROOT / "tests" / ".artifacts"
@@ -67,8 +64,7 @@ def hub():
 def server(tmp_path_factory, hub):
     base = tmp_path_factory.mktemp("comfy_browser")
     links = base / "links"
-    sources = {"checkpoints": sd15_checkpoint_file(), "controlnet": controlnet_file(),
-               "animatediff_models": real_motion_module_file(), "animatediff_motion_lora": real_motion_lora_ckpt()}
+    sources = example_workflow_models()
     models = {folder: [named(links / folder, sources[folder], n) for n in names]
               for folder, names in workflow_models().items()}
     models["animatediff_models"].append(named(links / "animatediff_models", sources["animatediff_models"],

@@ -12,12 +12,10 @@ import pytest
 
 from conftest import COMFYUI_PATH, ROOT
 from support.clips import decode_back, make_clip
-from support.controlnet_models import CONTROLNET_NAME, controlnet_file
-from support.lora_models import real_motion_lora_ckpt
-from support.models import real_motion_module_file, sd15_checkpoint_file
-from support.server import ComfyServer
+from support.controlnet_models import CONTROLNET_NAME
+from support.sd15_models import CHECKPOINT_NAME as CHECKPOINT
+from support.server import ComfyServer, example_workflow_models
 
-CHECKPOINT = "sd15-random-fp16.safetensors"
 T2V_UI = ROOT / "workflows" / "text_to_video_lightning_4step.json"
 T2V_API = ROOT / "workflows" / "api" / "text_to_video_lightning_4step.json"
 UI_WORKFLOWS = sorted(p.stem for p in (ROOT / "workflows").glob("*.json"))
@@ -38,12 +36,7 @@ RENDERS = {
 def server(tmp_path_factory):
     base = tmp_path_factory.mktemp("comfy_render")
     make_clip(base / "input" / "input_clip.mp4", frames=24, fps=12)
-    srv = ComfyServer(COMFYUI_PATH, base, {
-        "checkpoints": [sd15_checkpoint_file()],
-        "animatediff_models": [real_motion_module_file()],
-        "animatediff_motion_lora": [real_motion_lora_ckpt()],
-        "controlnet": [controlnet_file()],
-    })
+    srv = ComfyServer(COMFYUI_PATH, base, {k: [v] for k, v in example_workflow_models().items()})
     srv.start()
     yield srv
     srv.stop()

@@ -11,10 +11,10 @@ from support.lora_models import real_motion_lora_file, tiny_motion_lora_sd
 from support.model_cache import linked_copy
 from support.models import real_motion_module_file, sd15_checkpoint_file
 from support.prompts import text_to_video
+from support.sd15_models import CHECKPOINT_NAME as CHECKPOINT
 from support.server import ComfyServer
 from conftest import COMFYUI_PATH
 
-CHECKPOINT = "sd15-random-fp16.safetensors"
 MODULE = "animatediff_lightning_4step_comfyui.safetensors"
 LORA = "v2_lora_RandomPan.safetensors"  # real_motion_lora_file()'s name
 LORA2 = "v2_lora_RandomZoom.safetensors"

@@ -6,13 +6,9 @@ import pytest
 
 from conftest import COMFYUI_PATH, ROOT
 from support.clips import decode_back, make_clip
-from support.controlnet_models import controlnet_file
-from support.lora_models import real_motion_lora_ckpt
-from support.models import real_motion_module_file, sd15_checkpoint_file
-from support.server import ComfyServer
-
-CHECKPOINT = "sd15-random-fp16.safetensors"
-CONTROLNET = "controlnet-sd15-random-fp16.safetensors"
+from support.controlnet_models import CONTROLNET_NAME as CONTROLNET
+from support.sd15_models import CHECKPOINT_NAME as CHECKPOINT
+from support.server import ComfyServer, example_workflow_models
 
 
 @pytest.fixture(scope="module")
@@ -20,12 +16,7 @@ def server(tmp_path_factory):
     base = tmp_path_factory.mktemp("comfy_workflows")
     make_clip(base / "input" / "input_clip.mp4", frames=24, fps=12, audio="aac")
     make_clip(base / "input" / "long_clip.mp4", frames=96, fps=24)
-    srv = ComfyServer(COMFYUI_PATH, base, {
-        "checkpoints": [sd15_checkpoint_file()],
-        "animatediff_models": [real_motion_module_file()],
-        "controlnet": [controlnet_file()],
-        "animatediff_motion_lora": [real_motion_lora_ckpt()],
-    })
+    srv = ComfyServer(COMFYUI_PATH, base, {k: [v] for k, v in example_workflow_models().items()})
     srv.start()
     yield srv
     srv.stop()

@@ -24,6 +24,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def example_workflow_models() -> dict[str, Path]:
+    """Model folder → the random real-shape stand-in for every kind of model the example workflows load
+    (generated into the test cache on first use)."""
+    from .controlnet_models import controlnet_file
+    from .lora_models import real_motion_lora_ckpt
+    from .models import real_motion_module_file, sd15_checkpoint_file
+    return {"checkpoints": sd15_checkpoint_file(), "animatediff_models": real_motion_module_file(),
+            "animatediff_motion_lora": real_motion_lora_ckpt(), "controlnet": controlnet_file()}
+
+
 class ComfyServer:
     """ComfyUI on 127.0.0.1 with ``base_dir`` as its base directory (models, input, output, custom_nodes)."""
 
