@@ -16,7 +16,7 @@ export COMFYUI_PATH
 
 READY := $(VENV)/.ready
 
-.PHONY: env test run bench thumbnails download render clean
+.PHONY: env test run bench thumbnails input-clip download render clean
 
 env: $(READY)
 
@@ -56,6 +56,10 @@ bench: $(READY)
 # Each example workflow's graph as the real frontend draws it (Debian's chromium, no weights needed).
 thumbnails: $(READY)
 	$(PY) tests/thumbnails.py
+
+# Redraw workflows/media/input_clip.mp4, the example input the pack puts into ComfyUI's input folder.
+input-clip: $(READY)
+	$(PY) tests/input_clip.py
 
 # Fetch Lightning files / Motion LoRAs from the Hub into $(RUN_DIR)/models (sha256-checked, resumable):
 #   make download STEPS="4 8"        make download STEPS= LORAS="PanLeft ZoomIn"   (LORAS=all: all eight)

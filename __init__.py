@@ -6,11 +6,12 @@ WEB_DIRECTORY = "./js"
 
 
 async def comfy_entrypoint():
-    from .glue.folders import register_model_folders
+    from .glue.folders import install_example_inputs, register_model_folders
     from .glue.routes import register_routes
     from .nodes import LightningExtension
 
     register_model_folders()
+    install_example_inputs()
     register_routes()
 
     return LightningExtension()

@@ -162,6 +162,11 @@ def test_installed_pack_lists_every_node(installed, folder):
     # The example workflows are offered as this pack's templates.
     templates = get(url + "/api/workflow_templates")
     assert set(templates.get(folder, [])) == {p.stem for p in (ROOT / "workflows").glob("*.json")}
+    # The clip the video-to-video templates read is in the fresh install's input folder, as shipped.
+    clip = host / "input" / "input_clip.mp4"
+    assert clip.is_file(), sorted(p.name for p in (host / "input").glob("*"))
+    assert clip.read_bytes() == (ROOT / "workflows" / "media" / "input_clip.mp4").read_bytes()
+    assert not list((host / "input").glob(".*partial"))
 
 
 # ---------------------------------------------------------------------------------------------------------
