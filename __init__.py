@@ -6,6 +6,9 @@ WEB_DIRECTORY = "./js"
 
 
 async def comfy_entrypoint():
+    from .glue.host_surface import check_at_start
+
+    check_at_start()  # one log line per ComfyUI internal that changed; those nodes then refuse to run
     from .glue.folders import install_example_inputs, register_model_folders
     from .glue.routes import register_routes
     from .nodes import LightningExtension

@@ -19,7 +19,7 @@ import comfy.model_management
 import comfy.utils
 import folder_paths
 from comfy.cli_args import args
-from comfy_api.v0_0_2 import InputImpl, Types
+from comfy_api.latest import InputImpl, Types
 
 from ..video import VideoError
 from ..video.decode import LoadedClip, LoadOptions, load_file, load_tensor

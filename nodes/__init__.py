@@ -1,6 +1,9 @@
 """The pack's nodes: each a schema and one call into the glue layer."""
-from comfy_api.v0_0_2 import ComfyExtension
+import functools
 
+from comfy_api.latest import ComfyExtension
+
+from ..glue.host_surface import guard
 from .consistency import VideoConsistency
 from .context import ContextOptions, PromptTravel
 from .download import DownloadModels
@@ -11,6 +14,25 @@ from .video import LoadVideo, SaveVideo
 
 NODES = [LoadMotionModule, LoadMotionLoRA, ApplyMotionModule, LightningScheduler, LightningSampler, SampleLightning,
          ContextOptions, PromptTravel, LoadVideo, SaveVideo, VideoConsistency, DownloadModels]
+
+
+def _guarded(node):
+    """``node.execute`` first raises the host check's message when the running ComfyUI lacks something this
+    node relies on (glue/host_surface.py), instead of running into wrong output."""
+    execute = node.__dict__["execute"].__func__
+    if getattr(execute, "__adl_guarded__", False):
+        return node
+    @functools.wraps(execute)
+    def run(cls, *args, **kwargs):
+        guard(cls)
+        return execute(cls, *args, **kwargs)
+
+    run.__adl_guarded__ = True
+    node.execute = classmethod(run)
+    return node
+
+
+NODES = [_guarded(node) for node in NODES]
 
 
 class LightningExtension(ComfyExtension):

@@ -1,7 +1,7 @@
 """Video Consistency: warp error and brightness flicker of a finished video, as numbers, a report and a plot."""
 import comfy.utils
 import torch
-from comfy_api.v0_0_2 import io, ui
+from comfy_api.latest import io, ui
 
 from ..video.consistency import FLOW_METHODS, measure_consistency, plot_consistency
 from .types import CATEGORY

@@ -1,5 +1,5 @@
 """Long videos: context windows, and prompt travel."""
-from comfy_api.v0_0_2 import io
+from comfy_api.latest import io
 
 from ..glue.context import FUSE_METHODS, NOISE_TYPES, SCHEDULES, apply_context_windows, make_handler
 from ..glue.prompt_travel import travel_conditioning

@@ -1,5 +1,5 @@
 """Download a known Lightning motion module or Motion LoRA from the Hugging Face Hub."""
-from comfy_api.v0_0_2 import io, ui
+from comfy_api.latest import io, ui
 
 from ..glue.downloads import comfy_download, comfy_file_state, known_files
 from .types import CATEGORY

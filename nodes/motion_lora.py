@@ -1,6 +1,6 @@
 """Load a Motion LoRA onto a motion module (chainable)."""
 import folder_paths
-from comfy_api.v0_0_2 import io, ui
+from comfy_api.latest import io, ui
 
 from ..glue.folders import MOTION_LORAS, missing_file_message
 from ..glue.motion_lora import load_motion_lora

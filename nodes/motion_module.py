@@ -1,6 +1,6 @@
 """Load a motion module; apply it to a MODEL."""
 import folder_paths
-from comfy_api.v0_0_2 import io, ui
+from comfy_api.latest import io, ui
 
 from ..glue.folders import MOTION_MODULES, missing_file_message
 from ..glue.injection import apply_motion_module, load_motion_module_handle

@@ -1,5 +1,5 @@
 """Lightning's scheduler and sampler for core SamplerCustom, and a one-node sampler."""
-from comfy_api.v0_0_2 import io
+from comfy_api.latest import io
 
 from ..glue.sampling import euler_sampler, model_sigmas, sample_lightning
 from .types import SAMPLING

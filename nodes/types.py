@@ -1,5 +1,5 @@
 """Shared node vocabulary: the category root and the custom socket type."""
-from comfy_api.v0_0_2 import io
+from comfy_api.latest import io
 
 CATEGORY = "AnimateDiff-Lightning"
 SAMPLING = f"{CATEGORY}/sampling"

@@ -7,7 +7,7 @@ reorder or rename.
   (video_input) has no widget.
 - ADL_SaveVideo: fps, filename_prefix, format, crf — images and audio are sockets.
 """
-from comfy_api.v0_0_2 import io, ui
+from comfy_api.latest import io, ui
 
 from ..glue.video import input_fingerprint, input_videos, load_video, save_video
 from ..video.decode import RESIZE_MODES, LoadOptions

@@ -146,6 +146,10 @@ def test_installed_pack_lists_every_node(installed, folder):
     failures = [line for line in log.splitlines()
                 if folder in line and ("IMPORT FAILED" in line or "Cannot import" in line)]
     assert not failures, log[-4000:]
+    # glue/host_surface.py's start-up check, with ComfyUI's server module loaded, found nothing missing
+    assert re.search(r"\[AnimateDiff-Lightning\] ComfyUI \S+: the \d+ ComfyUI internals the pack relies on are "
+                     r"all present", log), log[-4000:]
+    assert ": the pack uses it:" not in log, log[-4000:]
 
     object_info = get(url + "/object_info")
     ours = {name for name, info in object_info.items() if info.get("python_module") == f"custom_nodes.{folder}"}

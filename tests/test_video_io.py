@@ -281,7 +281,7 @@ def test_nothing_chosen_and_missing(folders):
 
 
 def test_core_video_in_and_out(folders, clips):
-    from comfy_api.v0_0_2 import InputImpl
+    from comfy_api.latest import InputImpl
     result = glue.load_video("", "", LoadOptions(frame_load_cap=6), InputImpl.VideoFromFile(str(clips["aac"])))
     assert result.frame_count == 6 and result.audio is not None
     components = result.video.get_components()

@@ -1,0 +1,348 @@
+"""Every ComfyUI internal the pack touches, why, and a check that the running ComfyUI still has it.
+
+ComfyUI changes its internals between releases without notice; AnimateDiff packs that relied on them
+broke silently (coloured noise instead of video). This file is the one list of what the pack imports,
+calls, overrides or reads in the host, with the parameters it passes or assumes. At start-up
+``check_at_start()`` verifies each entry on the running ComfyUI; a failed one is logged in one line naming
+the symbol and the ComfyUI version, and the nodes that depend on it refuse to run with that message
+(``guard``) instead of producing wrong output. ``tests/test_host_surface.py`` runs the same check and also
+reads the pack's source to make sure nothing it touches is missing from this list.
+
+What a check can see: that a module, class, function or enum member exists; that a callable accepts the
+keyword names and number of positional arguments the pack passes (or, for a method the pack overrides,
+that the host still defines it with exactly the parameters the override takes); that a source text the
+pack relies on (a dictionary key the host reads, an attribute it sets) is still in the host function.
+Behaviour beyond that is covered by the tests against the host.
+
+The ``comfy_api`` version: V3 nodes are declared against ``comfy_api.latest``. ``comfy_api.v0_0_2``
+(which this pack named before) is marked ``STABLE = False`` and re-exports ``latest``'s ``io``/``ui``, in
+0.3.75 and upstream alike, so naming it froze nothing while suggesting it did; ``v0_0_3`` does not exist
+in the oldest ComfyUI the pack supports. Naming ``latest`` says what really runs, and the entries below
+check every schema class and keyword argument the nodes use, so a change there is reported at start.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+import sys
+from dataclasses import dataclass
+
+from ..motion_modules import MotionModuleError
+
+API = "comfy_api.latest"
+
+# node ids (nodes/*.py), grouped by what they need from the host
+LOAD, LORA, APPLY = "ADL_LoadMotionModule", "ADL_LoadMotionLoRA", "ADL_ApplyMotionModule"
+SCHEDULER, SAMPLER, SAMPLE = "ADL_LightningScheduler", "ADL_LightningSampler", "ADL_SampleLightning"
+CONTEXT, TRAVEL = "ADL_ContextOptions", "ADL_PromptTravel"
+LOAD_VIDEO, SAVE_VIDEO, CONSISTENCY, DOWNLOAD = ("ADL_LoadVideo", "ADL_SaveVideo", "ADL_VideoConsistency",
+                                                  "ADL_DownloadModels")
+ALL = (LOAD, LORA, APPLY, SCHEDULER, SAMPLER, SAMPLE, CONTEXT, TRAVEL, LOAD_VIDEO, SAVE_VIDEO, CONSISTENCY, DOWNLOAD)
+MOTION = (LOAD, LORA, APPLY, SCHEDULER, SAMPLE, CONTEXT)  # everything that builds or runs the motion module
+# A MODEL carrying the motion module is sampled by core samplers too; APPLY stands for those runs.
+RUNS = (APPLY, SAMPLE, CONTEXT)
+
+
+@dataclass(frozen=True)
+class Internal:
+    symbol: str  # module.path.Attribute.path
+    why: str
+    nodes: tuple[str, ...] = ALL
+    args: int = 0  # positional arguments the pack passes (after self)
+    kwargs: tuple[str, ...] = ()  # keyword arguments the pack passes
+    overrides: tuple[str, ...] | None = None  # the exact parameters (after self) of a method the pack overrides
+    source: tuple[str, ...] = ()  # texts that must appear in the host's source of this symbol
+
+
+def _io(name: str, why: str, kwargs: tuple[str, ...] = (), nodes=ALL) -> Internal:
+    return Internal(f"{API}.io.{name}", why, nodes, args=1 if name.endswith(".Input") else 0, kwargs=kwargs)
+
+
+_INPUT = ("tooltip", "optional", "default")
+_NUMBER = (*_INPUT, "min", "max", "step")
+_OUTPUT = ("display_name", "tooltip")
+_SOCKET = ("tooltip", "optional")
+
+SURFACE: tuple[Internal, ...] = (
+    # --- V3 node schema (nodes/) -------------------------------------------------------------------------
+    Internal(f"{API}.ComfyExtension.get_node_list", "the extension lists the nodes (__init__.comfy_entrypoint)"),
+    Internal(f"{API}.io.ComfyNode", "base class of every node"),
+    _io("Schema", "each node's schema", ("node_id", "display_name", "category", "description", "inputs",
+                                        "outputs", "hidden", "is_output_node")),
+    Internal(f"{API}.io.NodeOutput", "node results (up to 5), with a UI payload", args=5, kwargs=("ui",)),
+    _io("Combo.Input", "file lists and choices", (*_INPUT, "options", "upload")),
+    _io("Int.Input", "integer widgets; the seed's control_after_generate", (*_NUMBER, "control_after_generate")),
+    _io("Float.Input", "float widgets", (*_NUMBER, "round")),
+    _io("String.Input", "text widgets", (*_INPUT, "multiline")),
+    _io("Boolean.Input", "switches", _INPUT),
+    _io("Model.Input", "MODEL inputs", _SOCKET),
+    _io("Clip.Input", "CLIP input of Prompt Travel", _SOCKET),
+    _io("Image.Input", "IMAGE inputs", _SOCKET),
+    _io("Audio.Input", "AUDIO input of Save Video", _SOCKET),
+    _io("Video.Input", "VIDEO input of Load Video", _SOCKET),
+    _io("Latent.Input", "latent input of Sample Lightning", _SOCKET),
+    _io("Conditioning.Input", "prompts of Sample Lightning", _SOCKET),
+    *(_io(f"{kind}.Output", f"{kind} outputs", _OUTPUT) for kind in (
+        "Audio", "Conditioning", "Float", "Image", "Int", "Latent", "Model", "Sampler", "Sigmas", "String", "Video")),
+    Internal(f"{API}.io.Custom", "the MOTION_MODULE socket type (its Input/Output take the socket keywords)",
+             args=1),
+    _io("Hidden.prompt", "Save Video embeds the prompt", nodes=(SAVE_VIDEO,)),
+    _io("Hidden.extra_pnginfo", "Save Video embeds the workflow", nodes=(SAVE_VIDEO,)),
+    _io("FolderType.output", "Save Video's preview entry", nodes=(SAVE_VIDEO,)),
+    _io("UploadType.video", "Load Video's upload button", nodes=(LOAD_VIDEO,)),
+    Internal(f"{API}.ui.PreviewText", "loaders show what they loaded", (LOAD, LORA, DOWNLOAD), args=1),
+    Internal(f"{API}.ui.PreviewVideo", "Save Video's playing preview", (SAVE_VIDEO,), args=1),
+    Internal(f"{API}.ui.SavedResult", "Save Video's preview entry", (SAVE_VIDEO,), args=3),
+    Internal(f"{API}.ui.PreviewImage", "Video Consistency's plot", (CONSISTENCY,), args=1, kwargs=("cls",)),
+    Internal(f"{API}.InputImpl.VideoFromComponents", "Load Video's VIDEO output", (LOAD_VIDEO,), args=1),
+    Internal(f"{API}.InputImpl.VideoFromFile", "Save Video's VIDEO output; a connected VIDEO is read",
+             (LOAD_VIDEO, SAVE_VIDEO), args=1),
+    Internal(f"{API}.InputImpl.VideoFromFile.get_components", "a VIDEO with pending trim/crop gives its frames",
+             (LOAD_VIDEO,)),
+    Internal(f"{API}.InputImpl.VideoFromFile.get_stream_source", "an unedited VIDEO file is decoded as a stream",
+             (LOAD_VIDEO,)),
+    Internal(f"{API}.Types.VideoComponents", "Load Video's VIDEO output", (LOAD_VIDEO,),
+             kwargs=("images", "audio", "frame_rate")),
+
+    # --- the motion module in the UNet (glue/injection.py) ----------------------------------------------
+    Internal("comfy.model_patcher.ModelPatcher", "the motion module rides as its own ModelPatcher",
+             MOTION, args=1, kwargs=("load_device", "offload_device")),
+    Internal("comfy.model_patcher.ModelPatcher.clone", "apply never changes the input MODEL", MOTION),
+    Internal("comfy.model_patcher.ModelPatcher.set_additional_models", "ComfyUI loads/offloads the module "
+             "with the UNet", RUNS, args=2),
+    Internal("comfy.model_patcher.ModelPatcher.get_additional_models_with_key", "inject finds the module", RUNS,
+             args=1),
+    Internal("comfy.model_patcher.ModelPatcher.set_injections", "slots go in on patch, out on unpatch", RUNS,
+             args=2),
+    Internal("comfy.patcher_extension.PatcherInjection", "inject/eject pair", RUNS, args=2),
+    Internal("comfy.model_patcher.ModelPatcher.set_model_forward_timestep_embed_patch",
+             "the UNet hands our slot to our handler", RUNS, args=1),
+    Internal("comfy.ldm.modules.diffusionmodules.openaimodel.forward_timestep_embed",
+             "runs unknown layers through transformer_options patches, handing them transformer_options", RUNS,
+             source=('"forward_timestep_embed_patch"', "transformer_options")),
+    Internal("comfy.ldm.modules.diffusionmodules.openaimodel.ResBlock", "finds each block's width", RUNS,
+             source=("self.out_channels",)),
+    Internal("comfy.ldm.modules.diffusionmodules.openaimodel.Upsample", "slots go before the upsampler", RUNS),
+    Internal("comfy.ldm.modules.attention.optimized_attention", "temporal attention on ComfyUI's backend", RUNS,
+             args=4),
+    Internal("comfy.model_patcher.ModelPatcher.add_wrapper_with_key", "checks and FreeNoise before sampling",
+             RUNS, args=3),
+    Internal("comfy.model_patcher.ModelPatcher.remove_wrappers_with_key", "never two of our wrappers", RUNS,
+             args=2),
+    Internal("comfy.patcher_extension.WrappersMP.OUTER_SAMPLE", "our wrappers' hook", RUNS),
+    Internal("comfy.samplers.CFGGuider.outer_sample", "OUTER_SAMPLE wrappers get these arguments, in order "
+             "(unknown ones are passed through)", RUNS, args=8),
+    Internal("comfy.model_patcher.ModelPatcher.set_attachments", "a MODEL says which module it carries", RUNS,
+             args=2),
+    Internal("comfy.model_patcher.ModelPatcher.get_attachment", "steps 0 = the module's own", RUNS, args=1),
+    Internal("comfy.model_patcher.ModelPatcher.add_object_patch", "AnimateDiff's betas on the clone only", RUNS,
+             args=2),
+    Internal("comfy.model_patcher.ModelPatcher.get_model_object", "reads the model's noise schedule",
+             (APPLY, SCHEDULER, SAMPLE), args=1),
+    Internal("comfy.model_patcher.ModelPatcher.add_patches", "Motion LoRA as weight patches", (LORA,), args=1,
+             kwargs=("strength_patch",)),
+    Internal("comfy.weight_adapter.LoRAAdapter", "Motion LoRA patches", (LORA,), args=2),
+    Internal("comfy.ops.manual_cast.Linear", "motion module layers cast like the UNet's", MOTION, args=2,
+             kwargs=("bias",)),
+    Internal("comfy.ops.manual_cast.LayerNorm", "motion module norms", MOTION, args=1),
+    Internal("comfy.ops.manual_cast.GroupNorm", "motion module norms", MOTION, args=2, kwargs=("eps",)),
+    Internal("comfy.model_management.get_torch_device", "where the module runs", MOTION),
+    Internal("comfy.model_management.unet_offload_device", "where the module waits", MOTION),
+
+    # --- schedules and sampling (glue/schedules.py, glue/sampling.py) -----------------------------------
+    Internal("comfy.model_sampling.ModelSamplingDiscrete", "AnimateDiff's betas", (APPLY,),
+             kwargs=("model_config",)),
+    Internal("comfy.model_sampling.ModelSamplingDiscrete._register_schedule", "AnimateDiff's betas (sqrt_linear)",
+             (APPLY,), kwargs=("given_betas", "beta_schedule", "timesteps", "linear_start", "linear_end"),
+             source=("make_beta_schedule", "self.num_timesteps")),
+    Internal("comfy.ldm.modules.diffusionmodules.util.make_beta_schedule", "sqrt_linear = linspace(β₀, β₁)",
+             (APPLY,), args=2, kwargs=("linear_start", "linear_end"),
+             source=('"sqrt_linear"', "torch.linspace(linear_start, linear_end, n_timestep")),
+    Internal("comfy.samplers.sampler_object", "plain Euler", (SAMPLER, SAMPLE), args=1),
+    Internal("comfy.sample.fix_empty_latent_channels", "Sample Lightning as KSampler does", (SAMPLE,), args=2),
+    Internal("comfy.sample.prepare_noise", "the same noise as KSampler for a seed", (SAMPLE,), args=3),
+    Internal("comfy.sample.sample_custom", "Sample Lightning runs core's sampling", (SAMPLE,), args=8,
+             kwargs=("noise_mask", "callback", "disable_pbar", "seed")),
+    Internal("latent_preview.prepare_callback", "live previews and progress", (SAMPLE,), args=2),
+    Internal("comfy.utils.PROGRESS_BAR_ENABLED", "progress bar on/off as the host says", (SAMPLE,)),
+    Internal("comfy.utils.ProgressBar.update_absolute", "progress of loading, saving, consistency",
+             (LOAD_VIDEO, SAVE_VIDEO, CONSISTENCY), args=2),
+    Internal("comfy.model_management.throw_exception_if_processing_interrupted", "Cancel stops long loops",
+             (LOAD_VIDEO, SAVE_VIDEO, CONSISTENCY)),
+
+    # --- context windows (glue/context.py, glue/checks.py) ----------------------------------------------
+    Internal("comfy.context_windows.IndexListContextHandler", "our handler extends core's",
+             (CONTEXT, APPLY), args=2,
+             kwargs=("context_length", "context_overlap", "context_stride", "closed_loop", "dim"),
+             source=("self.context_length", "self.context_overlap", "self.callbacks")),
+    Internal("comfy.context_windows.IndexListContextHandler.set_step", "overridden: the step from the first "
+             "frame's timestep", (CONTEXT, APPLY), overrides=("timestep", "model_options"),
+             source=('"sample_sigmas"',)),
+    Internal("comfy.context_windows.IndexListContextHandler.get_resized_cond", "overridden: per-frame conds and "
+             "ControlNet hints follow their window", (CONTEXT, APPLY),
+             overrides=("cond_in", "x_in", "window", "device")),
+    Internal("comfy.context_windows.IndexListContextWindow.get_tensor", "slices per-frame conds", (CONTEXT, APPLY),
+             args=2, kwargs=("dim",)),
+    Internal("comfy.context_windows.create_prepare_sampling_wrapper", "memory estimate per window", (CONTEXT,),
+             args=1),
+    Internal("comfy.context_windows.get_matching_context_schedule", "schedules by name", (CONTEXT,), args=1),
+    Internal("comfy.context_windows.get_matching_fuse_method", "fuse methods by name", (CONTEXT,), args=1),
+    Internal("comfy.context_windows.ContextSchedules.STATIC_STANDARD", "schedule 'static'", (CONTEXT,)),
+    Internal("comfy.context_windows.ContextSchedules.UNIFORM_STANDARD", "schedule 'uniform'", (CONTEXT,)),
+    Internal("comfy.context_windows.ContextSchedules.UNIFORM_LOOPED", "schedule 'looped'", (CONTEXT,)),
+    Internal("comfy.context_windows.ContextFuseMethods.PYRAMID", "fuse 'pyramid'", (CONTEXT,)),
+    Internal("comfy.context_windows.ContextFuseMethods.FLAT", "fuse 'flat'", (CONTEXT,)),
+    Internal("comfy.context_windows.ContextFuseMethods.OVERLAP_LINEAR", "fuse 'overlap-linear'", (CONTEXT,)),
+
+    # --- files, folders, server (glue/folders.py, glue/video.py, glue/routes.py) --------------------------
+    Internal("folder_paths.add_model_folder_path", "models/animatediff_models and animatediff_motion_lora",
+             args=2),
+    Internal("folder_paths.folder_names_and_paths", "adds .safetensors etc. to our folders' extensions"),
+    Internal("folder_paths.supported_pt_extensions", "the model extensions ComfyUI knows"),
+    Internal("folder_paths.models_dir", "default model folders"),
+    Internal("folder_paths.get_folder_paths", "where a missing file was looked for", args=1),
+    Internal("folder_paths.get_filename_list", "file lists of the loaders", (LOAD, LORA), args=1),
+    Internal("folder_paths.get_full_path", "a missing file is a validation error", (LOAD, LORA), args=2),
+    Internal("folder_paths.get_full_path_or_raise", "the chosen file", (LOAD, LORA), args=2),
+    Internal("folder_paths.get_input_directory", "clips are read from the input folder", (LOAD_VIDEO,)),
+    Internal("folder_paths.annotated_filepath", "'name [output]' paths", (LOAD_VIDEO,), args=1),
+    Internal("folder_paths.get_output_directory", "videos are saved in the output folder", (SAVE_VIDEO,)),
+    Internal("folder_paths.get_save_image_path", "numbered output names", (SAVE_VIDEO,), args=4),
+    Internal("comfy.cli_args.args", "--disable-metadata", (SAVE_VIDEO,)),
+    # the download button's routes and progress events (no node depends on them)
+    Internal("server.PromptServer", "routes are added to the running server", (),
+             source=("PromptServer.instance = self", "self.routes")),
+    Internal("server.PromptServer.send_sync", "download progress events", (), args=2),
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    internal: Internal
+    what: str  # e.g. "is missing", "no longer takes 'seed'"
+
+    def line(self, version: str) -> str:
+        names = ", ".join(self.internal.nodes)
+        return (f"ComfyUI {version}: {self.internal.symbol} {self.what} (the pack uses it: {self.internal.why}). "
+                f"Refusing to run {names} rather than give wrong output: update AnimateDiff-Lightning, or "
+                "report this line.")
+
+
+def resolve(symbol: str):
+    """The object a dotted name points at: the longest importable module prefix, then attributes."""
+    parts = symbol.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attribute in parts[cut:]:
+            obj = getattr(obj, attribute)  # AttributeError: reported by the caller
+        return obj
+    raise ImportError(f"no module {parts[0]}")
+
+
+def _signature(obj):
+    target = obj.__init__ if inspect.isclass(obj) else obj
+    signature = inspect.signature(target)
+    params = list(signature.parameters.values())
+    if inspect.isclass(obj) or (params and params[0].name in ("self", "cls") and not inspect.ismethod(target)):
+        params = params[1:]
+    return params
+
+
+def _call_problem(internal: Internal, obj) -> str | None:
+    try:
+        params = _signature(obj)
+    except (TypeError, ValueError):
+        return None  # a builtin without a signature: existence is all that can be checked
+    if internal.overrides is not None:
+        names = tuple(p.name for p in params)
+        if names != internal.overrides:
+            return f"now takes ({', '.join(names)}) where the pack's override takes ({', '.join(internal.overrides)})"
+        return None
+    kinds = inspect.Parameter
+    has_varargs = any(p.kind is kinds.VAR_POSITIONAL for p in params)
+    has_varkw = any(p.kind is kinds.VAR_KEYWORD for p in params)
+    positional = [p for p in params if p.kind in (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD)]
+    if internal.args > len(positional) and not has_varargs:
+        return f"takes {len(positional)} positional arguments, the pack passes {internal.args}"
+    by_name = {p.name: p for p in params if p.kind in (kinds.POSITIONAL_OR_KEYWORD, kinds.KEYWORD_ONLY)}
+    for name in internal.kwargs:
+        if name not in by_name and not has_varkw:
+            return f"no longer takes '{name}'"
+    required = [p.name for p in positional[internal.args:] if p.default is p.empty and p.name not in internal.kwargs]
+    required += [p.name for p in params if p.kind is kinds.KEYWORD_ONLY and p.default is p.empty
+                 and p.name not in internal.kwargs]
+    if required:
+        return f"now requires '{required[0]}', which the pack does not pass"
+    return None
+
+
+def check_one(internal: Internal) -> Problem | None:
+    if internal.symbol.startswith("server.") and "server" not in sys.modules:
+        return None  # ComfyUI's server module is only importable inside a running server: checked there
+    try:
+        obj = resolve(internal.symbol)
+    except (ImportError, AttributeError):
+        return Problem(internal, "is missing")
+    except Exception as e:  # noqa: BLE001 — a host module that fails to import is reported the same way
+        return Problem(internal, f"cannot be imported ({type(e).__name__}: {e})")
+    if callable(obj) and (internal.args or internal.kwargs or internal.overrides is not None):
+        what = _call_problem(internal, obj)
+        if what:
+            return Problem(internal, what)
+    if internal.source:
+        try:
+            text = inspect.getsource(obj.__init__ if inspect.isclass(obj) and "self." in internal.source[0] else obj)
+        except (OSError, TypeError):
+            text = None
+        missing = [s for s in internal.source if text is not None and s not in text]
+        if missing:
+            return Problem(internal, f"no longer contains {missing[0]}")
+    return None
+
+
+def check(surface=SURFACE) -> list[Problem]:
+    return [p for p in map(check_one, surface) if p is not None]
+
+
+def comfyui_version() -> str:
+    try:
+        return importlib.import_module("comfyui_version").__version__
+    except Exception:  # noqa: BLE001 — a checkout without the generated version file
+        return "(unknown version)"
+
+
+_problems: dict[str, list[str]] = {}  # node id -> lines
+
+
+def check_at_start(log=logging.warning, info=logging.info) -> list[Problem]:
+    """Run the check; log one line per problem; remember which nodes must refuse to run."""
+    problems = check()
+    version = comfyui_version()
+    if not problems:
+        checked = sum(1 for i in SURFACE if not i.symbol.startswith("server.") or "server" in sys.modules)
+        info(f"[AnimateDiff-Lightning] ComfyUI {version}: the {checked} ComfyUI internals the pack relies on "
+             "are all present.")
+    _problems.clear()
+    for problem in problems:
+        line = problem.line(version)
+        log(f"[AnimateDiff-Lightning] {line}")
+        for node in problem.internal.nodes:
+            _problems.setdefault(node, []).append(line)
+    return problems
+
+
+class HostSurfaceError(MotionModuleError):
+    """The running ComfyUI lacks something a node relies on."""
+
+
+def guard(node) -> None:
+    """Raise the start-up check's message if ``node`` (a node class) depends on something the host lacks."""
+    if not _problems:
+        return
+    lines = _problems.get(node.define_schema().node_id)
+    if lines:
+        raise HostSurfaceError(" ".join(lines))
