@@ -52,34 +52,57 @@ def read_state_dict(path: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]
         f"(preferred) or .ckpt/.pt/.pth.")
 
 
+def expected_layout(info: MotionModuleInfo) -> dict[str, torch.Size]:
+    """Every key and shape a file of this kind must hold, from a skeleton of plain torch layers: the host's
+    layer classes may create their parameters only when the state dict is loaded (ComfyUI's dynamic VRAM
+    leaves ``Linear.weight`` None until then), so a module built with them cannot say what it expects."""
+    with torch.device("meta"):
+        skeleton = MotionModuleSet(info.channels, info.per_down, info.per_up, info.has_mid, info.pe_length,
+                                   attention_blocks=info.attention_blocks, ops=CastOps)
+    return {k: v.shape for k, v in skeleton.state_dict(keep_vars=True).items()}
+
+
+def _layout_error(info: MotionModuleInfo, missing, unexpected, wrong, sd, expected) -> MotionModuleError:
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} missing (e.g. {missing[0]})")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
+    if wrong:
+        k = wrong[0]
+        parts.append(f"{len(wrong)} with the wrong shape (e.g. {k}: {tuple(sd[k].shape)}, "
+                     f"expected {tuple(expected[k])})")
+    return MotionModuleError(
+        f"{info.name or 'the file'} does not match the {info.title} layout: keys {'; '.join(parts)}. "
+        "It is damaged or an unsupported variant.")
+
+
 def build_motion_modules(sd: dict[str, torch.Tensor], info: MotionModuleInfo, ops=CastOps) -> MotionModuleSet:
     """The module with the file's tensors assigned in place (no copy, stored dtype)."""
+    expected = expected_layout(info)
+    sd = dict(sd)
+    if not info.pe_stored:
+        for key, shape in expected.items():
+            if key.endswith("pos_encoder.pe"):
+                sd[key] = sinusoidal_positions(info.pe_length, shape[-1])
+    missing = [k for k in expected if k not in sd]
+    unexpected = [k for k in sd if k not in expected]
+    wrong = [k for k in expected if k in sd and tuple(sd[k].shape) != tuple(expected[k])]
+    if missing or unexpected or wrong:
+        raise _layout_error(info, missing, unexpected, wrong, sd, expected)
     with torch.device("meta"):
         model = MotionModuleSet(info.channels, info.per_down, info.per_up, info.has_mid, info.pe_length,
                                 attention_blocks=info.attention_blocks, ops=ops)
-    sd = dict(sd)
-    if not info.pe_stored:
-        for key, buffer in model.state_dict(keep_vars=True).items():
-            if key.endswith("pos_encoder.pe"):
-                sd[key] = sinusoidal_positions(info.pe_length, buffer.shape[-1])
-    expected = model.state_dict(keep_vars=True)
-    missing = [k for k in expected if k not in sd]
-    unexpected = [k for k in sd if k not in expected]
-    wrong = [k for k in expected if k in sd and tuple(sd[k].shape) != tuple(expected[k].shape)]
-    if missing or unexpected or wrong:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} missing (e.g. {missing[0]})")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
-        if wrong:
-            k = wrong[0]
-            parts.append(f"{len(wrong)} with the wrong shape (e.g. {k}: {tuple(sd[k].shape)}, "
-                         f"expected {tuple(expected[k].shape)})")
+    model.load_state_dict(sd, strict=False, assign=True)  # layers without parameters yet create them here
+    loaded = model.state_dict(keep_vars=True)
+    left = [k for k in expected if k not in loaded or loaded[k] is None or loaded[k].is_meta
+            or tuple(loaded[k].shape) != tuple(expected[k])]
+    if left or len(loaded) != len(expected):
         raise MotionModuleError(
-            f"{info.name or 'the file'} does not match the {info.title} layout: keys {'; '.join(parts)}. "
-            "It is damaged or an unsupported variant.")
-    model.load_state_dict(sd, assign=True)
+            f"{info.name or 'the file'}: ComfyUI's layers ({getattr(ops, '__qualname__', ops)}) did not take "
+            f"{len(left) or abs(len(loaded) - len(expected))} of the module's weights (e.g. "
+            f"{(left or sorted(set(loaded) ^ set(expected)) or ['?'])[0]}). This ComfyUI loads weights in a way "
+            "the pack does not know yet: update AnimateDiff-Lightning, or report this message.")
     return model.eval().requires_grad_(False)
 
 
