@@ -32,19 +32,28 @@ class LightningContextHandler(cw.IndexListContextHandler):
 
     @classmethod
     def from_core(cls, handler: cw.IndexListContextHandler) -> "LightningContextHandler":
-        """Ours, with the settings of a core handler (e.g. from the core ContextWindowsManual node)."""
-        ours = cls(handler.context_schedule, handler.fuse_method, handler.context_length, handler.context_overlap,
-                   handler.context_stride, handler.closed_loop, handler.dim)
-        ours.callbacks = handler.callbacks
+        """Ours, carrying every setting of a core handler (e.g. from core's Context Windows node): all its
+        attributes are copied as they are, so fields newer ComfyUI adds (FreeNoise, retained indices, …)
+        keep their values and meaning without this pack knowing them. Core applies its own FreeNoise."""
+        ours = cls.__new__(cls)
+        ours.__dict__.update(vars(handler))
+        ours.noise_type = "per-frame"
         return ours
 
     def set_step(self, timestep, model_options):
-        # core compares the whole per-frame timestep batch with the sigma list, which fails for any batch > 1
+        """Core's step lookup on the first frame's timestep (0.3.75 compares the whole per-frame batch with
+        the sigmas, which fails or, worse, matches elementwise). A noise level between two sigmas (a
+        sampler's substep) counts as the step it falls in, as newer core tolerates it."""
+        first = timestep.flatten()[:1]
+        try:
+            return super().set_step(first, model_options)
+        except Exception:  # noqa: BLE001 — core found no exact match: place the substep ourselves
+            pass
         sigmas = model_options["transformer_options"]["sample_sigmas"]
-        matches = torch.nonzero(torch.isclose(sigmas, timestep.flatten()[0].to(sigmas), rtol=1e-4))
-        if matches.numel() == 0:
-            raise MotionModuleError("context windows: the current noise level is not in the sampler's sigmas.")
-        self._step = int(matches[0].item())
+        t = first.to(sigmas)
+        if not torch.isfinite(t).all() or sigmas.numel() == 0:
+            raise MotionModuleError("context windows: the current noise level is not a number.")
+        self._step = max(0, min(int((sigmas >= t * (1 - 1e-4)).sum().item()) - 1, sigmas.numel() - 1))
 
     def get_resized_cond(self, cond_in, x_in, window, device=None):
         resized = super().get_resized_cond(cond_in, x_in, window, device)

@@ -100,7 +100,8 @@ SURFACE: tuple[Internal, ...] = (
              (LOAD_VIDEO, SAVE_VIDEO), args=1),
     Internal(f"{API}.InputImpl.VideoFromFile.get_components", "a VIDEO with pending trim/crop gives its frames",
              (LOAD_VIDEO,)),
-    Internal(f"{API}.InputImpl.VideoFromFile.get_stream_source", "an unedited VIDEO file is decoded as a stream",
+    Internal(f"{API}.InputImpl.VideoFromFile.get_stream_source", "an unedited VIDEO file is decoded as a stream "
+             "(one with pending trim/crop, newer ComfyUI's has_pending_frame_edits(), goes through get_components)",
              (LOAD_VIDEO,)),
     Internal(f"{API}.Types.VideoComponents", "Load Video's VIDEO output", (LOAD_VIDEO,),
              kwargs=("images", "audio", "frame_rate")),

@@ -121,8 +121,22 @@ def load_video(video: str, path: str, options: LoadOptions, video_input=None) ->
     return LoadResult(clip.images, clip.frame_count, float(clip.fps), clip.audio, core)
 
 
+def _has_frame_edits(video_input) -> bool:
+    """Whether a core VIDEO carries a trim, crop or rotation that only ``get_components()`` applies (newer
+    ComfyUI: ``VideoFromFile(file, start_time=…, duration=…, crop=…)``; its ``get_stream_source()`` is
+    still the untrimmed file). A VIDEO that cannot say is treated as edited: its frames come from
+    ``get_components()``, which is always right, only slower."""
+    pending = getattr(video_input, "has_pending_frame_edits", None)
+    if pending is None:  # ComfyUI before trims existed (0.3.75): a VideoFromFile is the whole file
+        return False
+    try:
+        return bool(pending())
+    except Exception:  # noqa: BLE001 — an implementation that cannot tell: take the safe path
+        return True
+
+
 def _load_core_video(video_input, options: LoadOptions, progress) -> LoadedClip:
-    if isinstance(video_input, InputImpl.VideoFromFile):
+    if isinstance(video_input, InputImpl.VideoFromFile) and not _has_frame_edits(video_input):
         source = video_input.get_stream_source()  # a path or an in-memory file: decoded as a stream
         name = os.path.basename(source) if isinstance(source, str) else VIDEO_INPUT_NAME
         return load_file(source, name, options, progress)

@@ -15,6 +15,7 @@ from animatediff_lightning.motion_modules import MotionModuleError
 from support.controlnet_models import tiny_controlnet
 from support.models import tiny_motion_module_file
 from support.sd15_models import tiny_model_patcher, tiny_unet_config
+from support.upstream import context_handler_class
 
 FRAMES = 40
 
@@ -94,11 +95,15 @@ def windowed_predictions(setup, handler):
     return captured
 
 
-@pytest.mark.parametrize("core_handler", [False, True], ids=["ours", "core ContextWindowsManual"])
+@pytest.mark.parametrize("core_handler", ["ours", "core", "upstream core"],
+                         ids=["ours", "core ContextWindowsManual", "on a core that slices per-frame conds itself"])
 def test_each_window_equals_that_window_alone(setup, core_handler):
     handler = make_handler(16, 4, "static", "pyramid", False, "per-frame")
-    if core_handler:  # what the core node puts on a model; our motion module swaps in its own handler
+    if core_handler == "core":  # what the core node puts on a model; our motion module swaps in its own handler
         handler = cw.IndexListContextHandler(handler.context_schedule, handler.fuse_method, 16, 4)
+    elif core_handler == "upstream core":  # newer core slices per-frame conds: ours must not slice them twice
+        combined = type("OnUpstreamCore", (LightningContextHandler, context_handler_class()), {})
+        handler = combined(handler.context_schedule, handler.fuse_method, 16, 4)
     captured = windowed_predictions(setup, handler)
     assert [idx for idx, _ in captured] == [list(range(0, 16)), list(range(12, 28)), list(range(24, 40))]
     for idx, prediction in captured:

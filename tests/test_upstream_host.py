@@ -7,7 +7,7 @@ import torch
 from animatediff_lightning.motion_modules import MotionModuleError, load_motion_module
 from animatediff_lightning.motion_modules.loading import read_motion_module
 from support.models import real_motion_module_file, tiny_motion_module_file
-from support.upstream import DynamicVramOps
+from support.upstream import DynamicVramOps, context_handler_class, trimmed_video_class
 
 TINY = (32, 32, 64, 64)
 
@@ -46,3 +46,100 @@ def test_layers_that_never_take_their_weights_are_a_clear_error():
                 pass  # a future host that loads weights some other way
     with pytest.raises(MotionModuleError, match=r"ComfyUI's layers .* did not take .* update AnimateDiff-Lightning"):
         load_motion_module(str(tiny_motion_module_file("v2", channels=TINY)), ops=SwallowingOps)
+
+
+def test_core_video_with_a_trim_and_crop_gives_exactly_those_frames(tmp_path):
+    """Newer core VIDEO keeps trim/crop pending; reading its stream source would load the whole file."""
+    from animatediff_lightning.glue.video import load_video
+    from animatediff_lightning.video.decode import LoadOptions
+    from support.clips import frame_index, make_clip
+    clip = make_clip(tmp_path / "clip.mp4", frames=24, width=64, height=64, fps=12)
+    Trimmed = trimmed_video_class()
+    video = Trimmed(str(clip), start_time=0.5, duration=1.0, crop=(0, 0, 48, 40))  # frames 6..17
+    assert video.get_stream_source() == str(clip)  # as upstream: the untrimmed file
+    result = load_video("", "", LoadOptions(select_every_nth=2), video)
+    assert [frame_index(f.numpy()) for f in result.images] == [6, 8, 10, 12, 14, 16]
+    assert tuple(result.images.shape[1:3]) == (40, 48)
+    untouched = load_video("", "", LoadOptions(), Trimmed(str(clip)))  # no edits: streamed from the file
+    assert [frame_index(f.numpy()) for f in untouched.images] == list(range(24))
+
+
+# ---- context windows ----------------------------------------------------------------------------------
+
+def _sigma_options(sigmas):
+    return {"transformer_options": {"sample_sigmas": sigmas}}
+
+
+def test_core_handler_conversion_keeps_every_field_even_unknown_ones():
+    from animatediff_lightning.glue.context import LightningContextHandler, make_handler
+    template = make_handler(16, 4, "uniform", "pyramid", False, "per-frame")
+    Upstream = context_handler_class()
+    core = Upstream(template.context_schedule, template.fuse_method, 16, 4, 2, True, 0, freenoise=True,
+                    cond_retain_index_list="0", latent_retain_index_list="0,1", causal_window_fix=False)
+    core.callbacks = {"callbacks": {"x": {"k": [print]}}}
+    core.some_field_from_2027 = object()
+    ours = LightningContextHandler.from_core(core)
+    assert isinstance(ours, LightningContextHandler) and ours.noise_type == "per-frame"
+    for name, value in vars(core).items():
+        assert getattr(ours, name) is value, name
+    assert ours.freenoise is True and ours.cond_retain_index_list == [0] and ours.latent_retain_index_list == [0, 1]
+
+
+def test_per_frame_timesteps_and_substeps_do_not_raise():
+    import comfy.context_windows as cw
+    from animatediff_lightning.glue.context import make_handler
+    sigmas = torch.tensor([14.6, 6.0, 2.5, 0.9, 0.0])
+    handler = make_handler(16, 4, "static", "pyramid", False, "per-frame")
+    per_frame = sigmas[1].repeat(16)
+    with pytest.raises(Exception):  # 0.3.75's own lookup compares the whole batch
+        cw.IndexListContextHandler.set_step(handler, per_frame, _sigma_options(sigmas))
+    handler.set_step(per_frame, _sigma_options(sigmas))
+    assert handler._step == 1
+    handler.set_step(torch.full((16,), 4.0), _sigma_options(sigmas))  # a substep between σ1 and σ2
+    assert handler._step == 1
+    handler.set_step(torch.full((16,), 0.5), _sigma_options(sigmas))
+    assert handler._step == 3
+
+
+def test_with_upstream_core_our_handler_defers_to_it():
+    """On a core whose set_step tolerates batches and substeps, ours calls it (whatever else it records)."""
+    from animatediff_lightning.glue.context import LightningContextHandler, make_handler
+    Combined = type("Combined", (LightningContextHandler, context_handler_class()), {})
+    template = make_handler(16, 4, "static", "pyramid", False, "per-frame")
+    handler = Combined(template.context_schedule, template.fuse_method, 16, 4)
+    sigmas = torch.tensor([14.6, 6.0, 2.5, 0.9, 0.0])
+    handler.set_step(sigmas[2].repeat(16), _sigma_options(sigmas))
+    assert handler._step == 2 and handler.steps_seen == [pytest.approx(2.5)]
+
+
+# ---- wrappers -------------------------------------------------------------------------------------------
+
+def test_our_outer_sample_wrappers_pass_unknown_keywords_through():
+    """Newer core calls OUTER_SAMPLE wrappers with keywords 0.3.75 never passed (latent_shapes=, …): the
+    chain of our wrappers (checks, FreeNoise) must hand them on untouched."""
+    import comfy.patcher_extension as pe
+    import comfy.samplers
+    from animatediff_lightning.glue.context import apply_context_windows, make_handler
+    from animatediff_lightning.glue.injection import apply_motion_module, load_motion_module_handle
+    from support.sd15_models import tiny_model_patcher, tiny_unet_config
+    config = tiny_unet_config()
+    channels = tuple(config["model_channels"] * m for m in config["channel_mult"])
+    model = apply_motion_module(tiny_model_patcher(seed=0),
+                                load_motion_module_handle(str(tiny_motion_module_file("v2", channels=channels))))
+    model = apply_context_windows(model, make_handler(16, 4, "static", "pyramid", False, "FreeNoise"))
+    guider = comfy.samplers.CFGGuider(model)
+    wrappers = model.get_all_wrappers(pe.WrappersMP.OUTER_SAMPLE)  # what core's sampling chains
+    assert len(wrappers) == 2  # our checks and our FreeNoise
+    seen = {}
+
+    def outer_sample(noise, latent_image, sampler, sigmas, denoise_mask=None, callback=None, disable_pbar=False,
+                     seed=None, **kwargs):
+        seen.update(kwargs, noise=noise)
+        return noise
+
+    noise = torch.randn(24, 4, 8, 8)
+    pe.WrapperExecutor.new_class_executor(outer_sample, guider, wrappers).execute(
+        noise, torch.zeros_like(noise), None, torch.tensor([1.0, 0.0]), None, None, True, 7,
+        latent_shapes=[noise.shape], a_keyword_from_2027="kept")
+    assert seen["latent_shapes"] == [noise.shape] and seen["a_keyword_from_2027"] == "kept"
+    assert not torch.equal(seen["noise"], noise)  # FreeNoise ran in the chain
