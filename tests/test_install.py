@@ -26,6 +26,7 @@ from xml.etree import ElementTree
 import pytest
 from PIL import Image
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
 
 from conftest import COMFYUI_PATH, ROOT
 from support.server import free_port
@@ -201,7 +202,9 @@ def test_tool_comfy_table_follows_registry_rules():
     comfy = PYPROJECT["tool"]["comfy"]
     assert re.fullmatch(r"[a-z0-9][a-z0-9-]*", comfy["PublisherId"]), comfy["PublisherId"]
     assert comfy["DisplayName"].strip()
-    assert re.fullmatch(r">=\s*\d+\.\d+\.\d+", comfy["requires-comfyui"]), comfy["requires-comfyui"]
+    spec = SpecifierSet(comfy["requires-comfyui"])
+    assert "0.3.75" in spec and "0.38.1" in spec, spec  # tested on 0.3.75; read against 0.38.1
+    assert f"`requires-comfyui = \"{comfy['requires-comfyui']}\"`" in (ROOT / "README.md").read_text()
     # WEB_DIRECTORY in __init__.py and a [tool.comfy] web key would load the frontend twice.
     tree = ast.parse((ROOT / "__init__.py").read_text())
     assigned = {t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
