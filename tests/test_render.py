@@ -1,7 +1,7 @@
-"""`python <pack> render …` (glue/render.py) as a user runs it: a subprocess against one real ComfyUI server for
+"""`python <pack> render …` (workflow_files/render.py) as a user runs it: a subprocess against one real ComfyUI server for
 the module (--server), on the random real-shape test models (SD1.5 checkpoint, Lightning motion module, Motion
 LoRA, ControlNet) and a generated clip; every example workflow renders at 64×64. One test starts its own
-ComfyUI (--fresh) to cover the start-and-stop path (glue/local_server.py)."""
+ComfyUI (--fresh) to cover the start-and-stop path (workflow_files/local_server.py)."""
 import json
 import re
 import subprocess
@@ -117,8 +117,8 @@ def test_starts_its_own_comfyui_and_stops_it(tmp_path):
 
 
 def test_ui_conversion_matches_the_api_twins(server):
-    """The shared converter (glue/render.py `to_api`) gives each template's API twin from the live /object_info."""
-    from animatediff_lightning.glue.render import to_api
+    """The shared converter (workflow_files/workflow_api.py `to_api`) gives each template's API twin from the live /object_info."""
+    from animatediff_lightning.workflow_files.render import to_api
 
     object_info = server.get("/object_info")
     for ui_path in sorted((ROOT / "workflows").glob("*.json")):
@@ -130,7 +130,7 @@ def test_ui_conversion_follows_reroutes_bypass_primitives_and_named_values():
     """Editor constructs beyond the templates: a Reroute, a bypassed node (its input of the output's type
     passes through), a muted node (dropped), a PrimitiveNode feeding a widget, seed's control value, and
     widget values saved as a dict."""
-    from animatediff_lightning.glue.render import to_api
+    from animatediff_lightning.workflow_files.render import to_api
 
     info = {
         "Src": {"input": {"required": {"seed": ["INT", {"control_after_generate": True}], "name": ["STRING", {}]}}},

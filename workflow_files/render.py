@@ -8,7 +8,7 @@
   pack sits in, or the dev host ``.host/ComfyUI``) on a free port with the same Python, and stopped at the end.
   Started from a dev checkout, it gets a temporary base directory with this pack linked into ``custom_nodes``
   and the host's ``models`` and ``input`` linked in; ``--base-directory DIR`` uses DIR instead (the pack is
-  linked into ``DIR/custom_nodes`` when it is not there yet). Choosing and starting: glue/local_server.py.
+  linked into ``DIR/custom_nodes`` when it is not there yet). Choosing and starting: workflow_files/local_server.py.
 * Workflow: API format (``{"1": {"class_type": …, "inputs": …}}``) or UI format (what the editor saves,
   with ``nodes`` and ``links``); the latter is converted with the server's ``/object_info`` by ``to_api``.
 * ``--set NODE.input=value``: NODE is a node id, a node title or a node type (it must name one node);

@@ -1,7 +1,7 @@
 """Which ComfyUI a headless render talks to: a given URL, one already answering on 127.0.0.1:8188, or one
 started for the render (on a free port, with this pack linked in) and stopped after it.
 
-Standard library only (no ComfyUI or torch import), like glue/render.py, which uses it.
+Standard library only (no ComfyUI or torch import), like workflow_files/render.py, which uses it.
 """
 from __future__ import annotations
 

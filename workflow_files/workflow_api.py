@@ -1,6 +1,6 @@
 """Workflow files → API prompts: UI-format conversion by the server's /object_info, and `--set` overrides.
 
-Standard library only; shared by `render` (glue/render.py) and the tests.
+Standard library only; shared by `render` (workflow_files/render.py) and the tests.
 """
 from __future__ import annotations
 
