@@ -1,6 +1,13 @@
 // AnimateDiff-Lightning: Lightning presets on the sampler/scheduler, video previews that play and loop,
 // and fetching a missing Lightning file from the loader (POST /adl/download, known ids only).
-// Nothing here changes a workflow: labels are drawn, not stored, and the download button is never serialized.
+//
+// Both renderers show it: the classic canvas and Vue nodes (Comfy.VueNodes.Enabled). The preset label and the
+// download panel are DOM widgets (node.addDOMWidget): the canvas lays them over the node, Vue nodes put the same
+// element inside the node (WidgetDOM). Nothing is drawn in onDrawForeground (Vue nodes never call it) and no
+// widget's `value` is redefined (in 1.53+ values live in a store such a property detaches from): the state is
+// read on a cheap timer and the DOM touched only when something changed.
+// Nothing here changes a workflow: our widgets come last, are never serialized (widgets_values) nor sent
+// (graphToPrompt), and their value is always empty.
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 
@@ -10,6 +17,7 @@ const SAVER = "ADL_SaveVideo";
 const FOLLOWED_TYPES = new Set(["MODEL", "ADL_MOTION_MODULE", "*"]);
 const EVENT = "adl.download";
 const COLORS = { ok: "#24613a", warn: "#9a5b00", error: "#8b2a2a" };
+const TICK_MS = 250;
 
 /** The step count a Lightning file was distilled for, from its name (as motion_modules/formats.py). */
 export function lightningSteps(name) {
@@ -56,6 +64,56 @@ function downstreamTargets(loader) {
   return found;
 }
 
+/** A DOM widget that is ours: shown by both renderers, never serialized, never in the prompt, always empty. */
+function addPanel(node, name, element, height) {
+  if (typeof node.addDOMWidget !== "function") return null;
+  const w = node.addDOMWidget(name, name, element, {
+    serialize: false, hideOnZoom: false, margin: 2,
+    getValue: () => "", setValue: () => {},
+    getMinHeight: () => (element.style.display === "none" ? 0 : height()),
+    getMaxHeight: () => (element.style.display === "none" ? 0 : height()),
+  });
+  w.serialize = false;
+  w.options.serialize = false;
+  return w;
+}
+
+function styled(tag, className, css) {
+  const el = document.createElement(tag);
+  el.className = className;
+  Object.assign(el.style, css);
+  return el;
+}
+
+/** The preset label under a sampler's/scheduler's widgets. */
+function addPresetLabel(node) {
+  if (node.adlLabel) return;
+  const el = styled("div", "adl-preset", {
+    display: "none", boxSizing: "border-box", width: "100%", height: "20px", lineHeight: "20px",
+    padding: "0 8px", borderRadius: "7px", color: "#fff", font: "12px Arial, sans-serif",
+    whiteSpace: "nowrap", overflow: "hidden", textOverflow: "ellipsis", pointerEvents: "none",
+  });
+  el.dataset.adlNode = String(node.id);
+  node.adlLabel = el;
+  addPanel(node, "adl_preset", el, () => 24);
+}
+
+function showPreset(node, preset) {
+  node.adlPreset = preset;
+  const el = node.adlLabel;
+  if (!el) return;
+  el.dataset.adlNode = String(node.id);
+  const text = preset?.text ?? "";
+  const display = preset ? "block" : "none";
+  if (el.textContent === text && el.style.display === display && el.dataset.level === (preset?.level ?? "")) return;
+  el.textContent = text;
+  el.title = text;
+  el.dataset.level = preset?.level ?? "";
+  el.style.background = COLORS[preset?.level] ?? COLORS.ok;
+  el.style.display = display;
+  node.setDirtyCanvas?.(true, true); // the canvas makes room on its next frame; Vue nodes size to their DOM
+}
+
 function refreshPresets() {
   const graphs = new Set([app.graph, app.canvas?.graph].filter(Boolean));
   for (const graph of graphs) {
@@ -67,9 +125,8 @@ function refreshPresets() {
     }
     for (const node of nodesOf(graph)) {
       if (!TARGETS.has(node.type)) continue;
-      node.adlPreset = presetFor(source.get(node), widget(node, "steps")?.value, widget(node, "cfg")?.value);
+      showPreset(node, presetFor(source.get(node), widget(node, "steps")?.value, widget(node, "cfg")?.value));
     }
-    graph.setDirtyCanvas?.(true, false);
   }
 }
 
@@ -79,40 +136,8 @@ function scheduleRefresh() {
   pending = true;
   setTimeout(() => {
     pending = false;
-    try { refreshPresets(); } catch (e) { console.warn("[AnimateDiff-Lightning] presets:", e); }
+    tick();
   }, 0);
-}
-
-/** Call `onChange` whenever the widget's value changes: picked in the UI, pasted, loaded or set by a script. */
-function watchValue(w, onChange) {
-  if (!w || w.__adlWatched) return;
-  let proto = w;
-  let desc;
-  while (proto && !(desc = Object.getOwnPropertyDescriptor(proto, "value"))) proto = Object.getPrototypeOf(proto);
-  if (!desc) return;
-  let stored = desc.value;
-  const get = desc.get ? () => desc.get.call(w) : () => stored;
-  const set = desc.set ? (v) => desc.set.call(w, v) : (v) => { stored = v; };
-  Object.defineProperty(w, "value", {
-    configurable: true,
-    enumerable: desc.enumerable,
-    get,
-    set(v) {
-      const before = get();
-      set(v);
-      if (before !== get()) onChange(get());
-    },
-  });
-  w.__adlWatched = true;
-}
-
-/** Watch the widgets the presets depend on (widgets may be added after nodeCreated: called again later). */
-function watchWidgets(node) {
-  if (node.type === LOADER) watchValue(widget(node, "model_name"), () => { updateLoader(node); scheduleRefresh(); });
-  if (TARGETS.has(node.type)) {
-    watchValue(widget(node, "steps"), scheduleRefresh);
-    watchValue(widget(node, "cfg"), scheduleRefresh);
-  }
 }
 
 function chain(obj, name, fn) {
@@ -123,23 +148,6 @@ function chain(obj, name, fn) {
     return r;
   };
 }
-
-function drawPill(ctx, text, level, y) {
-  ctx.save();
-  ctx.font = "12px Arial";
-  const h = 18;
-  const w = ctx.measureText(text).width + 14;
-  ctx.fillStyle = COLORS[level] ?? COLORS.ok;
-  ctx.beginPath();
-  ctx.roundRect ? ctx.roundRect(0, y, w, h, 7) : ctx.rect(0, y, w, h);
-  ctx.fill();
-  ctx.fillStyle = "#fff";
-  ctx.textBaseline = "middle";
-  ctx.fillText(text, 7, y + h / 2 + 1);
-  ctx.restore();
-}
-
-const belowNode = (node) => node.size[1] + 5; // above the title sit the frontend's own badges
 
 // --- downloads ----------------------------------------------------------------------------------------
 
@@ -173,11 +181,13 @@ function wantedFile(node) {
   return fallback && !fallback.present ? fallback : null;
 }
 
+const busy = (d) => d?.status === "progress" || d?.status === "started";
+
 function buttonLabel(row) {
   const d = downloads.get(row.id);
   const steps = lightningSteps(row.filename);
   const what = steps ? `${steps}-step module` : row.filename;
-  if (d?.status === "progress" || d?.status === "started") {
+  if (busy(d)) {
     return d.total ? `Downloading ${Math.floor((100 * d.done) / d.total)}% of ${mb(d.total)}` : `Downloading ${what}…`;
   }
   if (d?.status === "error") return `Download failed: retry ${what}`;
@@ -185,28 +195,61 @@ function buttonLabel(row) {
   return `Download ${what}${size ? ` (${size})` : ""}`;
 }
 
+/** The loader's download panel: a button whose text is the state, a progress bar, the error if any. */
+function addDownloadPanel(node) {
+  if (node.adlDownload) return;
+  const panel = styled("div", "adl-download", {
+    display: "none", boxSizing: "border-box", width: "100%", font: "12px Arial, sans-serif", color: "#ddd",
+  });
+  const button = styled("button", "adl-download-button", {
+    width: "100%", height: "24px", border: "1px solid #3a9d5d", borderRadius: "6px", background: "#24613a",
+    color: "#fff", font: "12px Arial, sans-serif", cursor: "pointer", whiteSpace: "nowrap", overflow: "hidden",
+    textOverflow: "ellipsis",
+  });
+  button.type = "button";
+  const bar = styled("progress", "adl-download-progress", { display: "none", width: "100%", height: "8px", marginTop: "3px" });
+  bar.max = 100;
+  const message = styled("div", "adl-download-message", {
+    display: "none", color: "#ff8a80", marginTop: "3px", whiteSpace: "nowrap", overflow: "hidden", textOverflow: "ellipsis",
+  });
+  panel.append(button, bar, message);
+  for (const type of ["pointerdown", "mousedown"]) button.addEventListener(type, (e) => e.stopPropagation());
+  button.addEventListener("click", (e) => {
+    e.stopPropagation();
+    startDownload(node);
+  });
+  panel.dataset.adlNode = String(node.id);
+  node.adlDownload = { panel, button, bar, message };
+  addPanel(node, "adl_download", panel, () =>
+    28 + (bar.style.display === "none" ? 0 : 11) + (message.style.display === "none" ? 0 : 18));
+}
+
 function updateLoader(node) {
   const row = wantedFile(node);
-  let button = node.widgets?.find((w) => w.__adlDownload);
-  if (!row) {
-    if (button) {
-      const i = node.widgets.indexOf(button);
-      if (i >= 0) node.widgets.splice(i, 1);
-      node.setSize?.([node.size[0], node.computeSize()[1]]);
-    }
-    node.adlDownloadRow = null;
-    node.setDirtyCanvas?.(true, true);
-    return;
-  }
   node.adlDownloadRow = row;
-  if (!button) {
-    button = node.addWidget("button", buttonLabel(row), null, () => startDownload(node), { serialize: false });
-    button.serialize = false;
-    button.__adlDownload = true;
-    node.setSize?.([node.size[0], node.computeSize()[1]]);
-  }
-  button.label = button.name = buttonLabel(row);
-  button.tooltip = `Fetches ${row.filename} from the Hugging Face Hub into models/${row.folder} (sha256-checked).`;
+  const ui = node.adlDownload;
+  if (!ui) return;
+  ui.panel.dataset.adlNode = String(node.id);
+  const d = row && downloads.get(row.id);
+  const state = {
+    panel: row ? "block" : "none",
+    label: row ? buttonLabel(row) : "",
+    bar: busy(d) ? "block" : "none",
+    value: busy(d) && d.total ? Math.floor((100 * d.done) / d.total) : null,
+    message: d?.status === "error" ? d.message ?? "" : "",
+  };
+  const key = JSON.stringify(state);
+  if (ui.key === key) return;
+  ui.key = key;
+  ui.panel.style.display = state.panel;
+  ui.button.textContent = state.label;
+  ui.button.disabled = busy(d);
+  ui.button.title = row ? `Fetches ${row.filename} from the Hugging Face Hub into models/${row.folder} (sha256-checked).` : "";
+  ui.bar.style.display = state.bar;
+  if (state.value === null) ui.bar.removeAttribute("value");
+  else ui.bar.value = state.value;
+  ui.message.style.display = state.message ? "block" : "none";
+  ui.message.textContent = state.message;
   node.setDirtyCanvas?.(true, true);
 }
 
@@ -217,8 +260,7 @@ function updateLoaders() {
 async function startDownload(node) {
   const row = node.adlDownloadRow;
   if (!row) return;
-  const state = downloads.get(row.id);
-  if (state?.status === "progress" || state?.status === "started") return;
+  if (busy(downloads.get(row.id))) return;
   downloads.set(row.id, { status: "started", done: 0, total: null });
   updateLoaders();
   try {
@@ -249,8 +291,7 @@ async function finished(row, message) {
       w.callback?.(w.value, app.canvas, node);
     }
   }
-  updateLoaders();
-  scheduleRefresh();
+  tick();
   notify("success", `${row.filename} is ready`, message);
 }
 
@@ -273,14 +314,36 @@ function onDownloadEvent({ detail }) {
 
 // --- video previews -----------------------------------------------------------------------------------
 
-/** The frontend shows our mp4/webm in a <video> with controls and loop, paused; make it play (muted) once it
- * exists. The frontend builds the preview only when the node is drawn, so this runs on draw too. */
-function armVideo(node) {
-  const video = node.videoContainer?.querySelector?.("video");
-  if (!video || video.__adlArmed) return;
-  video.__adlArmed = true;
-  Object.assign(video, { muted: true, loop: true, controls: true, autoplay: true, playsInline: true });
-  video.play?.()?.catch?.(() => {}); // a browser may refuse autoplay; the controls still work
+/** The <video> elements that preview a Save Video node: the canvas keeps them in node.videoContainer,
+ * Vue nodes inside the node's element ([data-node-id]). */
+function previewVideos(node) {
+  const found = new Set(node.videoContainer?.querySelectorAll?.("video") ?? []);
+  for (const el of document.querySelectorAll(`[data-node-id="${CSS.escape(String(node.id))}"] video`)) found.add(el);
+  return found;
+}
+
+/** The frontend shows our mp4/webm in a <video> with controls, paused; make each new one play (muted, looped).
+ * Once per source: a video the user paused stays paused until the next result. */
+function armVideos(node) {
+  for (const video of previewVideos(node)) {
+    const src = video.currentSrc || video.src;
+    if (!src || video.__adlArmed === src) continue;
+    video.__adlArmed = src;
+    Object.assign(video, { muted: true, loop: true, controls: true, autoplay: true, playsInline: true });
+    video.play?.()?.catch?.(() => {}); // a browser may refuse autoplay; the controls still work
+  }
+}
+
+// --- the timer ----------------------------------------------------------------------------------------
+
+function tick() {
+  try {
+    refreshPresets();
+    updateLoaders();
+    for (const node of nodesOf(app.graph)) if (node.type === SAVER) armVideos(node);
+  } catch (e) {
+    console.warn("[AnimateDiff-Lightning]", e);
+  }
 }
 
 app.registerExtension({
@@ -289,55 +352,19 @@ app.registerExtension({
   async setup() {
     api.addEventListener(EVENT, onDownloadEvent);
     await loadKnownFiles();
-    updateLoaders();
-    scheduleRefresh();
+    tick();
+    setInterval(tick, TICK_MS);
   },
 
   beforeRegisterNodeDef(nodeType, nodeData) {
     const proto = nodeType.prototype;
     chain(proto, "onConnectionsChange", scheduleRefresh); // any node: MODEL links pass through core nodes too
-    chain(proto, "onNodeCreated", function () {
-      watchWidgets(this);
-      setTimeout(() => { watchWidgets(this); if (this.type === LOADER) updateLoader(this); scheduleRefresh(); }, 0);
-    });
     const type = nodeData?.name;
-    if (type === LOADER) {
-      chain(proto, "onDrawForeground", function (ctx) {
-        const row = this.adlDownloadRow;
-        const d = row && downloads.get(row.id);
-        if (!d || this.flags?.collapsed) return;
-        if (d.status === "error") drawPill(ctx, "Download failed: see the message", "error", belowNode(this));
-        else if (d.total) {
-          const w = this.size[0];
-          ctx.save();
-          ctx.fillStyle = "#333";
-          ctx.fillRect(0, this.size[1] - 4, w, 4);
-          ctx.fillStyle = "#3a9d5d";
-          ctx.fillRect(0, this.size[1] - 4, (w * d.done) / d.total, 4);
-          ctx.restore();
-        }
-      });
-    }
-    if (TARGETS.has(type)) {
-      chain(proto, "onDrawForeground", function (ctx) {
-        if (this.adlPreset && !this.flags?.collapsed) drawPill(ctx, this.adlPreset.text, this.adlPreset.level, belowNode(this));
-      });
-    }
-    if (type === SAVER) {
-      chain(proto, "onExecuted", function () { // the preview appears once the node is drawn: watch for a minute
-        let tries = 0;
-        const timer = setInterval(() => {
-          armVideo(this);
-          if (this.videoContainer?.querySelector?.("video")?.__adlArmed || ++tries > 300) clearInterval(timer);
-        }, 200);
-      });
-      chain(proto, "onDrawForeground", function () { armVideo(this); });
-    }
+    if (type === LOADER) chain(proto, "onNodeCreated", function () { addDownloadPanel(this); scheduleRefresh(); });
+    if (TARGETS.has(type)) chain(proto, "onNodeCreated", function () { addPresetLabel(this); scheduleRefresh(); });
   },
 
   afterConfigureGraph() {
-    for (const node of nodesOf(app.graph)) watchWidgets(node);
-    updateLoaders();
     scheduleRefresh();
   },
 });

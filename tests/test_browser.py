@@ -1,9 +1,13 @@
 """The artist's view, in a real browser: Debian's chromium driven by playwright-core (tests/browser/*.mjs)
 against a ComfyUI server with this pack and the random real-shape test models under the names the example
-workflows use. Every script prints one JSON object on its last line; the assertions are here."""
+workflows use — in each frontend of support.frontends.FRONTENDS (the host's own, the one current ComfyUI pins,
+the newest), each in the classic canvas and with Vue nodes. One node script per (frontend, renderer) checks
+every feature and prints one JSON object on its last line; the assertions are here.
+
+Without chromium, node or playwright-core these tests fail and say how to install them (ADL_SKIP_BROWSER=1
+skips them on purpose)."""
 import json
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -11,22 +15,22 @@ from pathlib import Path
 import pytest
 
 from conftest import COMFYUI_PATH, ROOT
-from support.clips import make_clip
 from support.fake_hub import FakeHub
-from support.server import ComfyServer, example_workflow_models
+from support.frontends import BROWSER_DIR, FRONTENDS, RENDERERS, front_end_root, require_browser_tools, version_of
+from support.server import PACK_DIR_NAME, ComfyServer, example_workflow_models
 
-BROWSER_DIR = ROOT / "tests" / "browser"
 ARTIFACTS = ROOT / "tests" / ".artifacts"
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 WORKFLOWS = sorted((ROOT / "workflows").glob("*.json"))
+NAMES = [p.stem for p in WORKFLOWS]
+T2V = ROOT / "workflows" / "text_to_video_lightning_4step.json"
+LONG = ROOT / "workflows" / "long_video_to_video_context_windows.json"
 LIGHTNING = "animatediff_lightning_{}step_comfyui.safetensors"
 HUB_2STEP = b"not a real motion module: the route test only checks that it lands\n" * 4096
-
-missing = [what for what, ok in ((str(CHROMIUM), CHROMIUM.is_file()),
-                                 ("tests/browser/node_modules (npm ci in tests/browser)",
-                                  (BROWSER_DIR / "node_modules" / "playwright-core").is_dir()),
-                                 ("node", shutil.which("node") is not None)) if not ok]
-pytestmark = pytest.mark.skipif(bool(missing), reason=f"browser tests need {', '.join(missing)}")
+# The labels' background colours (js/adl_lightning.js COLORS): what the label's pixels must show.
+LEVEL_RGB = {"ok": (0x24, 0x61, 0x3a), "warn": (0x9a, 0x5b, 0x00)}
+# Inputs the frontend puts into a prompt that are no input of the node: the video upload widget's preview.
+FRONTEND_ONLY = {"video-preview": ""}
+OURS = ("adl_lightning", "animatediff-lightning", "animatedifflightning", "adl_")
 
 
 def named(links: Path, source: Path, name: str) -> Path:
@@ -53,6 +57,11 @@ def workflow_models() -> dict[str, list[str]]:
     return {k: sorted(set(v)) for k, v in out.items()}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def browser_tools():
+    require_browser_tools()
+
+
 @pytest.fixture(scope="module")
 def hub():
     with FakeHub() as h:
@@ -60,35 +69,23 @@ def hub():
         yield h
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, hub):
-    base = tmp_path_factory.mktemp("comfy_browser")
+@pytest.fixture(scope="module", params=FRONTENDS, ids=lambda f: f"frontend-{version_of(f)}")
+def server(request, tmp_path_factory, hub):
+    """One server per frontend; the input clip the v2v workflows use is the pack's own (copied in at start)."""
+    base = tmp_path_factory.mktemp(f"comfy_browser_{request.param}")
     links = base / "links"
     sources = example_workflow_models()
     models = {folder: [named(links / folder, sources[folder], n) for n in names]
               for folder, names in workflow_models().items()}
     models["animatediff_models"].append(named(links / "animatediff_models", sources["animatediff_models"],
                                               LIGHTNING.format(8)))
-    make_clip(base / "input" / "input_clip.mp4", frames=16, fps=8)
-    settings = base / "user" / "default" / "comfy.settings.json"
-    settings.parent.mkdir(parents=True, exist_ok=True)
-    settings.write_text(json.dumps({"Comfy.TutorialCompleted": True}))
     srv = ComfyServer(COMFYUI_PATH, base, models,  # the harness starts servers offline; this one talks to the fake Hub
-                      extra_env={"HF_HUB_OFFLINE": "0", "HF_ENDPOINT": hub.url}).start()
+                      extra_env={"HF_HUB_OFFLINE": "0", "HF_ENDPOINT": hub.url},
+                      front_end_root=front_end_root(request.param)).start()
+    srv.frontend = request.param
+    srv.features = {}
     yield srv
     srv.stop()
-
-
-def node_script(server, name: str, *args: str, timeout: float = 420) -> dict:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["node", str(BROWSER_DIR / name), server.url, *args], cwd=BROWSER_DIR,
-                          capture_output=True, text=True, timeout=timeout,
-                          env=dict(os.environ, ADL_ARTIFACTS=str(ARTIFACTS)))
-    lines = done.stdout.strip().splitlines()
-    assert done.returncode == 0 and lines, (
-        f"{name} failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}\n"
-        f"server log:\n{server.log()[-3000:]}")
-    return json.loads(lines[-1])
 
 
 def wait_idle(server, timeout: float = 300):
@@ -101,8 +98,108 @@ def wait_idle(server, timeout: float = 300):
     raise TimeoutError("the queue did not drain")
 
 
+def run_features(server, renderer: str) -> dict:
+    """features.mjs in this server's frontend with ``renderer``; run once per (server, renderer)."""
+    if renderer in server.features:
+        return server.features[renderer]
+    wait_idle(server)
+    settings = server.base_dir / "user" / "default" / "comfy.settings.json"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text(json.dumps({"Comfy.TutorialCompleted": True, "Comfy.VueNodes.Enabled": renderer == "vue"}))
+    (server.base_dir / "models" / "animatediff_models" / LIGHTNING.format(2)).unlink(missing_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    tag = f"{version_of(server.frontend)}-{renderer}"
+    spec = ARTIFACTS / f"{tag}-spec.json"
+    spec.write_text(json.dumps({"pack": PACK_DIR_NAME, "templates": NAMES, "t2v": str(T2V), "long": str(LONG),
+                                "seed": 1 + RENDERERS.index(renderer), "artifacts": str(ARTIFACTS), "tag": tag}))
+    started = time.time()
+    done = subprocess.run(["node", str(BROWSER_DIR / "features.mjs"), server.url, str(spec)], cwd=BROWSER_DIR,
+                          capture_output=True, text=True, timeout=900)
+    lines = done.stdout.strip().splitlines()
+    assert done.returncode == 0 and lines, (
+        f"features.mjs ({tag}) failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}\n"
+        f"server log:\n{server.log()[-3000:]}")
+    out = json.loads(lines[-1])
+    out["seconds"] = round(time.time() - started, 1)
+    (ARTIFACTS / f"{tag}-features.json").write_text(json.dumps(out, indent=1))
+    server.features[renderer] = out
+    return out
+
+
+@pytest.fixture(params=RENDERERS)
+def features(request, server):
+    out = run_features(server, request.param)
+    expected_vue = request.param == "vue"
+    assert out["frontend"]["vueNodes"] is expected_vue, out["frontend"]
+    if server.frontend != "host":
+        assert out["frontend"]["version"] in (None, server.frontend), out["frontend"]
+    return out
+
+
+def ok(step: dict) -> dict:
+    assert "error" not in step or step.get("error") is None, step.get("error")
+    return step
+
+
+def test_template_browser_lists_the_pack_and_each_card_opens_clean(features):
+    """Browse Templates → this pack: one card per workflow with its thumbnail; each card opens its workflow
+    with no unknown node type, no missing-node/model dialog and no missing media (the input clip is the
+    pack's, put into the input folder at start)."""
+    from PIL import Image
+
+    t = ok(features["templates"])
+    assert sorted(card["name"] for card in t["cards"]) == sorted(NAMES)
+    for card in t["cards"]:
+        with Image.open(ROOT / "workflows" / f"{card['name']}.jpg") as jpg:
+            assert (card["naturalWidth"], card["naturalHeight"]) == jpg.size, card
+        assert card["shownWidth"] > 0 and card["shownHeight"] > 0, card
+    served = {(x["url"], x["status"], x["type"]) for x in t["thumbnails"]}
+    assert served == {(f"/api/workflow_templates/{PACK_DIR_NAME}/{n}.jpg", 200, "image/jpeg") for n in NAMES}
+    for name in NAMES:
+        opened = t["opened"][name]
+        saved = json.loads((ROOT / "workflows" / f"{name}.json").read_text())
+        assert opened["types"] == sorted(node["type"] for node in saved["nodes"]), name
+        assert opened["missingTypes"] == [] and not opened["missingNodesDialog"], (name, opened["dialogs"])
+        assert not opened["missingModelsDialog"], (name, opened["dialogs"])
+        assert not opened["missingMedia"] and not opened["missingMediaShown"], (name, opened["missingMedia"])
+        # the extension adds nothing to a workflow's widgets_values
+        for node in saved["nodes"]:
+            assert opened["widgets"][str(node["id"])] == node.get("widgets_values"), (name, node["id"])
+
+
+def test_each_workflow_gives_its_api_twin_and_the_server_takes_it(features, server):
+    """What the frontend queues for each workflow (``app.graphToPrompt()``) is its API twin in workflows/api/:
+    the same node ids, each with the same class_type and inputs (links included). Left out: the ``_meta``
+    titles, and inputs that are no input of the node (FRONTEND_ONLY: the server drops them unread)."""
+    object_info = server.get("/object_info")
+    for name, opened in ok(features["templates"])["opened"].items():
+        prompt = opened["prompt"]
+        twin = json.loads((ROOT / "workflows" / "api" / f"{name}.json").read_text())
+        assert sorted(prompt, key=int) == sorted(twin, key=int), name
+        for i, node in prompt.items():
+            schema = object_info[node["class_type"]]["input"]
+            declared = {*schema.get("required", {}), *schema.get("optional", {})}
+            inputs = {k: v for k, v in node["inputs"].items() if k in declared}
+            extra = {k: v for k, v in node["inputs"].items() if k not in declared}
+            assert extra.items() <= FRONTEND_ONLY.items(), (name, i, extra)
+            want = twin[i]["inputs"]
+            differ = {k: (inputs.get(k, "<missing>"), want.get(k, "<missing>")) for k in {*inputs, *want}
+                      if inputs.get(k, "<missing>") != want.get(k, "<missing>")}
+            assert node["class_type"] == twin[i]["class_type"] and not differ, (name, i, differ)
+    if features["frontend"]["vueNodes"]:
+        return  # the server's answer does not depend on the renderer: checked once per frontend
+    wait_idle(server)
+    for name, opened in features["templates"]["opened"].items():
+        status, body = server.post("/prompt", {"prompt": shrink(opened["prompt"]), "client_id": "browser-test"})
+        assert status == 200 and body.get("node_errors") == {}, (name, body)
+    server.post("/queue", {"clear": True})
+    server.post("/interrupt", {})
+    wait_idle(server)
+
+
 def shrink(prompt: dict) -> dict:
     """The same graph at 64 px and 8 frames, so the runs the validation queues stay cheap."""
+    prompt = json.loads(json.dumps(prompt))
     for node in prompt.values():
         inputs = node["inputs"]
         if node["class_type"] == "EmptyLatentImage":
@@ -112,108 +209,73 @@ def shrink(prompt: dict) -> dict:
     return prompt
 
 
-def test_every_workflow_opens_and_the_server_accepts_it(server):
-    out = node_script(server, "open_workflows.mjs", *map(str, WORKFLOWS))
-    assert out["consoleErrors"] == []
-    assert [w["name"] for w in out["workflows"]] == [p.name for p in WORKFLOWS]
-    for w in out["workflows"]:
-        assert w["missingNodesDialog"] is False and w["missingTypes"] == [], w
-        assert w["missingModelsDialog"] is False, w
-        assert w["widgetsUnchanged"], w  # the extension adds nothing to a workflow's widgets_values
-        types = {n["class_type"] for n in w["prompt"].values()}
-        assert "ADL_SampleLightning" in types and "ADL_SaveVideo" in types and "Note" not in types
-        status, body = server.post("/prompt", {"prompt": shrink(w["prompt"]), "client_id": "browser-test"})
-        assert status == 200 and body.get("node_errors") == {}, (w["name"], body)
-    server.post("/queue", {"clear": True})
-    server.post("/interrupt", {})
-    wait_idle(server)
-
-
-def test_lightning_presets_follow_the_loader(server):
-    out = node_script(server, "presets.mjs", str(ROOT / "workflows" / "text_to_video_lightning_4step.json"),
-                      str(ROOT / "workflows" / "long_video_to_video_context_windows.json"))
-    assert out["consoleErrors"] == []
-    s = out["states"]
-    # 4-step module, steps 0: the sampler takes 4 (auto), cfg 1
-    assert s["t2v_4step_auto"] == {"level": "ok", "text": "4-step module: auto 4 steps, cfg 1"}
-    # the loader's choice changes to the 8-step file: the label follows
-    assert s["t2v_8step_auto"] == {"level": "ok", "text": "8-step module: auto 8 steps, cfg 1"}
-    # 8-step module, steps 4: pointed out, not changed
-    assert s["t2v_8step_steps4"]["level"] == "warn" and "8-step module, 4 steps" in s["t2v_8step_steps4"]["text"]
-    assert s["t2v_8step_steps4_widget"] == 4
-    assert s["t2v_4step_steps8"]["level"] == "warn" and s["t2v_4step_steps8"]["text"].startswith("⚠ 4-step")
-    assert s["t2v_cfg2"]["level"] == "warn" and "cfg 2 (1 as trained)" in s["t2v_cfg2"]["text"]
-    # a scheduler wired to Apply Motion Module, and the sampler behind Context Options, both follow
-    assert s["scheduler"] == {"level": "ok", "text": "8-step module: auto 8 steps, cfg 1"}
-    assert s["long_through_context"] == {"level": "ok", "text": "4-step module: auto 4 steps, cfg 1"}
-    assert s["disconnected"] is None
-    # a missing known file: the loader offers it, downloads it through the route (fake Hub) with progress
-    assert s["download_button"].startswith("Download 2-step module")
-    assert s["download_saved"] == {"widgets_values": [LIGHTNING.format(2)], "inputs": ["model_name"]}
-    assert s["download_final_value"] == LIGHTNING.format(2) and s["download_button_after"] is None
-    assert s["download_labels_seen"] and any(t.startswith("Downloading") for t in s["download_labels_seen"])
-    assert (server.base_dir / "models" / "animatediff_models" / LIGHTNING.format(2)).read_bytes() == HUB_2STEP
-    assert Path(out["screenshot"]).is_file()
-
-
-def test_text_to_video_runs_from_the_ui_and_plays(server):
-    wait_idle(server)
-    out = node_script(server, "run_t2v.mjs", str(ROOT / "workflows" / "text_to_video_lightning_4step.json"),
-                      timeout=600)
-    assert out["consoleErrors"] == []
-    assert out["error"] is None, out
-    video = out["video"]
-    assert video["src"].endswith(".mp4") or ".mp4" in video["src"]
-    assert video["paused"] is False and video["loop"] is True and video["controls"] is True
-    assert video["advanced"] > 0, video  # currentTime moves: it plays
-    assert video["videoWidth"] == 64 and video["videoHeight"] == 64
-    assert Path(out["screenshot"]).is_file()
-
-
-# Inputs the frontend puts into a prompt that are no input of the node: the video upload widget's preview.
-FRONTEND_ONLY = {"video-preview": ""}
-
-
-def test_ui_workflows_give_their_api_twins(server):
-    """What the real frontend queues for each UI workflow (``app.graphToPrompt()``) is its API twin in
-    workflows/api/: the same node ids, each with the same class_type and inputs (links included). Left out:
-    the ``_meta`` titles, which the twins do not carry (ComfyUI ignores them, the pack's converter does not
-    write them), and inputs that are no input of the node (FRONTEND_ONLY: the server drops them unread)."""
-    out = node_script(server, "open_workflows.mjs", *map(str, WORKFLOWS))
-    assert [w["name"] for w in out["workflows"]] == [p.name for p in WORKFLOWS]
-    object_info = server.get("/object_info")
-    for w in out["workflows"]:
-        twin = json.loads((ROOT / "workflows" / "api" / w["name"]).read_text())
-        assert sorted(w["prompt"], key=int) == sorted(twin, key=int), w["name"]
-        for i, node in w["prompt"].items():
-            schema = object_info[node["class_type"]]["input"]
-            declared = {*schema.get("required", {}), *schema.get("optional", {})}
-            inputs = {k: v for k, v in node["inputs"].items() if k in declared}
-            extra = {k: v for k, v in node["inputs"].items() if k not in declared}
-            assert extra.items() <= FRONTEND_ONLY.items(), (w["name"], i, extra)
-            want = twin[i]["inputs"]
-            differ = {k: (inputs.get(k, "<missing>"), want.get(k, "<missing>")) for k in {*inputs, *want}
-                      if inputs.get(k, "<missing>") != want.get(k, "<missing>")}
-            assert node["class_type"] == twin[i]["class_type"] and not differ, (w["name"], i, differ)
-
-
-def test_template_browser_shows_the_thumbnails_and_opens_a_card(server):
-    """Browse Templates → this pack under Extensions: one card per workflow, each thumbnail loaded from
-    /api/workflow_templates/<pack>/<name>.jpg; a click on a card puts that workflow on the canvas."""
+def label_pixels(png: str, level: str) -> float:
+    """The share of the label's screenshot in its level's colour (the text is white on it)."""
     from PIL import Image
 
-    from support.server import PACK_DIR_NAME
+    with Image.open(png) as img:
+        raw = img.convert("RGB").tobytes()
+    pixels = [raw[i:i + 3] for i in range(0, len(raw), 3)]
+    want = LEVEL_RGB[level]
+    return sum(all(abs(a - b) <= 12 for a, b in zip(p, want)) for p in pixels) / max(1, len(pixels))
 
-    names = sorted(p.stem for p in WORKFLOWS)
-    out = node_script(server, "templates.mjs", PACK_DIR_NAME, "text_to_video_lightning_4step", *names)
-    assert out["consoleErrors"] == []
-    assert sorted(card["name"] for card in out["cards"]) == names
-    for card in out["cards"]:
-        with Image.open(ROOT / "workflows" / f"{card['name']}.jpg") as jpg:
-            assert (card["naturalWidth"], card["naturalHeight"]) == jpg.size, card
-        assert card["shownWidth"] > 0 and card["shownHeight"] > 0, card
-    served = {(t["url"], t["status"], t["type"]) for t in out["thumbnails"]}
-    assert served == {(f"/api/workflow_templates/{PACK_DIR_NAME}/{n}.jpg", 200, "image/jpeg") for n in names}
-    t2v = json.loads((ROOT / "workflows" / "text_to_video_lightning_4step.json").read_text())
-    assert out["opened"]["types"] == sorted(node["type"] for node in t2v["nodes"])
-    assert out["opened"]["workflow"] == "text_to_video_lightning_4step"
+
+def assert_label(seen: dict, level: str, text: str | None = None, starts: str | None = None, has: str = ""):
+    assert seen.get("present") and seen["visible"] and seen["inNode"], seen
+    assert seen["level"] == level, seen
+    if text is not None:
+        assert seen["text"] == text, seen
+    if starts is not None:
+        assert seen["text"].startswith(starts), seen
+    assert has in seen["text"], seen
+    assert label_pixels(seen["png"], level) > 0.4, seen  # on screen: the label's own colour, not canvas
+
+
+def test_lightning_preset_label_is_on_screen(features):
+    """The label under the sampler/scheduler follows the loader's file and the sampler's steps/cfg, and is
+    what the screen shows (a visible element inside the node's box, its colour in a screenshot)."""
+    s = ok(features["presets"])
+    assert_label(s["t2v_4step_auto"], "ok", "4-step module: auto 4 steps, cfg 1")
+    assert_label(s["t2v_8step_auto"], "ok", "8-step module: auto 8 steps, cfg 1")  # the loader's choice changed
+    assert_label(s["t2v_8step_steps4"], "warn", has="8-step module, 4 steps")  # pointed out, not changed
+    assert s["t2v_8step_steps4_widget"] == 4
+    assert_label(s["t2v_4step_steps8"], "warn", starts="⚠ 4-step")
+    assert_label(s["t2v_cfg2"], "warn", has="cfg 2 (1 as trained)")
+    # a scheduler wired to Apply Motion Module, and the sampler behind Context Options, both follow
+    assert_label(s["scheduler"], "ok", "8-step module: auto 8 steps, cfg 1")
+    assert_label(s["long_through_context"], "ok", "4-step module: auto 4 steps, cfg 1")
+    assert s["disconnected"]["visible"] is False and s["disconnected"]["text"] in ("", None), s["disconnected"]
+    assert Path(s["screenshot"]).is_file()
+
+
+def test_download_button_fetches_the_file_with_progress(features, server):
+    """A missing known file: the loader's panel offers it, a click fetches it through POST /adl/download
+    (fake Hub) with the progress on screen; then the loader uses it and the panel goes away."""
+    d = ok(features["download"])
+    assert d["before"]["visible"] and d["before"]["inNode"], d["before"]
+    assert d["before"]["text"].startswith("Download 2-step module"), d["before"]
+    assert d["saved"] == {"widgets_values": [LIGHTNING.format(2)], "inputs": ["model_name"]}
+    downloading = [x for x in d["seen"] if x["text"].startswith("Downloading")]
+    assert downloading and all(x["bar"] for x in downloading), d["seen"]
+    assert d["final_value"] == LIGHTNING.format(2)
+    assert d["after"]["visible"] is False, d["after"]
+    assert (server.base_dir / "models" / "animatediff_models" / LIGHTNING.format(2)).read_bytes() == HUB_2STEP
+
+
+def test_saved_video_plays_in_the_output_node(features):
+    """The text-to-video workflow run with the Run button (64 px, 8 frames): Save Video's preview plays,
+    looped, with controls, in the node (inside the Vue node's element with Vue nodes)."""
+    r = ok(features["run"])
+    video = r["video"]
+    assert ".mp4" in video["src"], video
+    assert video["paused"] is False and video["loop"] is True and video["controls"] is True, video
+    assert video["advanced"] > 0 and video["readyState"] >= 2, video  # currentTime moves: it plays
+    assert video["videoWidth"] == 64 and video["videoHeight"] == 64, video
+    assert video["visible"], video
+    if features["frontend"]["vueNodes"]:
+        assert video["insideVueNode"], video
+
+
+def test_no_console_error_of_ours(features):
+    ours = [e for e in features["consoleErrors"] if any(k in e.lower() for k in OURS)]
+    assert ours == [], ours
