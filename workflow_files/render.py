@@ -33,6 +33,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from .convert import ConvertError, convert, format_report, has_foreign_nodes
+from .convert import main as convert_main
 from .local_server import DEFAULT_SERVER, StartError, answers, connect
 from .workflow_api import WorkflowError, apply_overrides, is_ui_workflow, node_titles, to_api  # noqa: F401
 
@@ -233,6 +235,17 @@ def render(argv: list[str]) -> int:
         return 2
     if isinstance(workflow.get("prompt"), dict) and not is_ui_workflow(workflow):
         workflow = workflow["prompt"]  # a saved /prompt body
+    if has_foreign_nodes(workflow):  # AnimateDiff-Evolved / VHS / ACN / FizzNodes: run it with this pack's nodes
+        try:
+            workflow, report = convert(workflow)
+        except ConvertError as e:
+            print(f"error: {args.workflow}: {e}", file=sys.stderr)
+            return 2
+        log(format_report(report))
+        if report["kept"]:
+            print(f"error: {len(report['kept'])} node(s) have no counterpart in this pack (listed above); convert "
+                  "the workflow with `convert`, fix them in the editor, and render that", file=sys.stderr)
+            return 2
 
     server = None
     try:
@@ -273,7 +286,11 @@ USAGE = """usage: python path/to/pack COMMAND ...
 
 commands:
   render WORKFLOW.json [--set NODE.input=value ...] --out DIR [--server URL] [--comfyui PATH]
-         run a workflow headless and copy the video/images it saves into DIR (render --help for more)
+         run a workflow headless and copy the video/images it saves into DIR (render --help for more);
+         AnimateDiff-Evolved / VideoHelperSuite / Advanced-ControlNet / FizzNodes workflows are converted first
+  convert IN.json OUT.json [--strict] [--report REPORT.json]
+         rewrite such a workflow with this pack's nodes and print what was converted and what was not
+         (exit status 0: all converted, 3: some nodes left as they were, marked; 2: unreadable, nothing written)
 """
 
 
@@ -282,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE)
         return 0 if argv else 2
+    if argv[0] == "convert":
+        return convert_main(argv[1:])
     if argv[0] != "render":
         print(f"unknown command {argv[0]!r}\n\n{USAGE}", file=sys.stderr)
         return 2

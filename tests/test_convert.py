@@ -1,0 +1,293 @@
+"""The workflow converter (workflow_files/convert.py + mapping.json) without a server: every node type in every
+widget layout it recognises, the rewiring, what stays and why, bad input, and the command line."""
+import copy
+import json
+import subprocess
+import sys
+
+import pytest
+from animatediff_lightning.workflow_files import convert as cv
+from conftest import ROOT
+from support.foreign_workflows import FIXTURE_BUILDERS, FIXTURES, UIGraph
+
+VERSIONS = json.loads((FIXTURES / "versions.json").read_text())
+FOREIGN_PACK_BADGES = ("🎭🅐🅓", "🎥🅥🅗🅢", "🛂🅐🅒🅝", "📅🅕🅝")
+
+
+def load(name):
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def by_type(workflow, type_):
+    return [n for n in workflow["nodes"] if n["type"] == type_]
+
+
+def named(node):
+    schema = cv.mapping()["targets"][node["type"]]
+    return dict(zip([w for w, _k in schema["widgets"]], node["widgets_values"]))
+
+
+def test_fixtures_are_what_the_builders_write():
+    """The committed JSON fixtures (also opened in the browser test) are the builders' output."""
+    for name, build in FIXTURE_BUILDERS.items():
+        assert load(name) == json.loads(json.dumps(build())), f"run python tests/support/foreign_workflows.py ({name})"
+
+
+def test_every_table_entry_has_a_version_case():
+    covered = {(c["type"], c["version"]) for c in VERSIONS["cases"] + VERSIONS["context_cases"]}
+    for type_, entry in cv.mapping()["nodes"].items():
+        if entry["kind"] in ("ad_apply", "ad_sampling", "ad_lora"):
+            continue  # one layout each; covered by the workflow fixtures
+        for version in entry["versions"]:
+            assert any(t == type_ and v in version["name"] for t, v in covered), (type_, version["name"])
+
+
+@pytest.mark.parametrize("case", VERSIONS["cases"], ids=lambda c: f"{c['type']}:{c['version']}")
+def test_version_recognised_and_values_translated(case):
+    g = UIGraph()
+    g.node(case["type"], case["widgets_values"])
+    converted, report = cv.convert(g.workflow())
+    assert not report["kept"], report["kept"]
+    [entry] = report["converted"]
+    assert case["version"] in entry["version"], entry["version"]
+    for target, values in case["expect"].items():
+        [node] = by_type(converted, target)
+        got = named(node)
+        assert {k: got[k] for k in values} == values, (target, got)
+    if case.get("note"):
+        assert any(case["note"] in n for n in entry["notes"]), entry["notes"]
+
+
+@pytest.mark.parametrize("case", VERSIONS["context_cases"], ids=lambda c: f"{c['type']}:{c['version']}")
+def test_context_options_versions(case):
+    g = UIGraph()
+    ctx = g.node(case["type"], case["widgets_values"], outputs=[("CONTEXT_OPTIONS", "CONTEXT_OPTIONS")])
+    ad = g.node("ADE_AnimateDiffLoaderGen1", ["mm.safetensors", "sqrt_linear (AnimateDiff)"],
+                inputs=[("model", "MODEL"), ("context_options", "CONTEXT_OPTIONS")], outputs=[("MODEL", "MODEL")])
+    g.link(ctx, 0, ad, "context_options")
+    converted, report = cv.convert(g.workflow())
+    assert not report["kept"], report["kept"]
+    assert any(case["version"] in n for n in report["converted"][0]["notes"]) or case["version"] in str(report)
+    [node] = by_type(converted, "ADL_ContextOptions")
+    got = named(node)
+    assert {k: got[k] for k in case["expect"]} == case["expect"]
+    # Apply -> Context Options: the context node's model comes from the converted loader
+    [apply] = by_type(converted, "ADL_ApplyMotionModule")
+    link = next(lk for lk in converted["links"] if lk[0] == node["inputs"][0]["link"])
+    assert (link[1], link[2]) == (apply["id"], 0)
+
+
+def _links(workflow):
+    """(source type, slot) → (target type, input name) for every link, by node types."""
+    nodes = {n["id"]: n for n in workflow["nodes"]}
+    out = set()
+    for link_id, src, slot, dst, dst_slot, _kind in workflow["links"]:
+        out.add((nodes[src]["type"], slot, nodes[dst]["type"], nodes[dst]["inputs"][dst_slot]["name"]))
+        assert nodes[dst]["inputs"][dst_slot]["link"] == link_id
+        assert link_id in nodes[src]["outputs"][slot]["links"]
+    return out
+
+
+def _consistent(workflow):
+    """Every socket's link is in the table and every output's links point back at it."""
+    ids = {lk[0] for lk in workflow["links"]}
+    assert len(ids) == len(workflow["links"])
+    for n in workflow["nodes"]:
+        for s in n.get("inputs", []):
+            assert s.get("link") is None or s["link"] in ids, (n["id"], s)
+        for o in n.get("outputs", []):
+            assert all(lid in ids for lid in o.get("links") or []), (n["id"], o)
+    assert workflow["last_node_id"] >= max(n["id"] for n in workflow["nodes"])
+    assert workflow["last_link_id"] >= max(ids)
+
+
+def test_t2v_gen1_rewired_and_everything_else_kept():
+    original = load("t2v_gen1")
+    before = copy.deepcopy(original)
+    converted, report = cv.convert(original)
+    assert original == before  # the input is never changed
+    _consistent(converted)
+    assert not any(n["type"].startswith(("ADE_", "VHS_")) for n in converted["nodes"])
+    links = _links(converted)
+    assert ("CheckpointLoaderSimple", 0, "ADL_ApplyMotionModule", "model") in links
+    assert ("ADL_LoadMotionModule", 0, "ADL_ApplyMotionModule", "motion_module") in links
+    assert ("ADL_ApplyMotionModule", 0, "KSampler", "model") in links
+    assert ("VAEDecode", 0, "ADL_SaveVideo", "images") in links
+    [save] = by_type(converted, "ADL_SaveVideo")
+    assert named(save) == {"fps": 8.0, "filename_prefix": "AnimateDiff", "format": "mp4", "crf": 19}
+    # untouched: groups, notes, positions, the other nodes verbatim (but their link ids), extra
+    assert converted["groups"] == original["groups"] and converted["extra"] == original["extra"]
+    for node in original["nodes"]:
+        if not node["type"].startswith(("ADE_", "VHS_")):
+            [same] = [n for n in converted["nodes"] if n["id"] == node["id"]]
+            strip = lambda n: {k: v for k, v in n.items() if k not in ("inputs", "outputs")}
+            assert strip(same) == strip(node)
+    [apply] = by_type(converted, "ADL_ApplyMotionModule")
+    ade = next(n for n in original["nodes"] if n["type"] == "ADE_AnimateDiffLoaderGen1")
+    assert apply["id"] == ade["id"] and apply["pos"] == ade["pos"]
+    assert "title" not in apply  # the pack's own display name is dropped, a user's title kept
+    assert not any(b in json.dumps(converted, ensure_ascii=False) for b in FOREIGN_PACK_BADGES[:2])
+    assert report["kept"] == [] and report["notes"] == []  # euler, sgm_uniform, cfg 1, 4 steps: as distilled
+
+
+def test_gen2_lora_chain_context_and_prompt_travel():
+    converted, report = cv.convert(load("t2v_gen2_lora_context_prompt_travel"))
+    _consistent(converted)
+    links = _links(converted)
+    assert ("ADL_LoadMotionModule", 0, "ADL_LoadMotionLoRA", "motion_module") in links
+    assert ("ADL_LoadMotionLoRA", 0, "ADL_LoadMotionLoRA", "motion_module") in links
+    assert ("ADL_LoadMotionLoRA", 0, "ADL_ApplyMotionModule", "motion_module") in links
+    assert ("ADL_ApplyMotionModule", 0, "ADL_ContextOptions", "model") in links
+    assert ("ADL_ContextOptions", 0, "KSampler", "model") in links
+    assert ("ADL_PromptTravel", 0, "KSampler", "positive") in links
+    assert not by_type(converted, "ADE_ApplyAnimateDiffModelSimple")
+    loras = sorted(named(n)["strength"] for n in by_type(converted, "ADL_LoadMotionLoRA"))
+    assert loras == [0.5, 0.8]
+    assert [n.get("title") for n in by_type(converted, "ADL_LoadMotionLoRA") if n.get("title")] == ["second camera move"]
+    [travel] = by_type(converted, "ADL_PromptTravel")
+    assert named(travel) == {"text": "0: a cat walking in the snow\n4: a cat walking on the beach", "frames": 8}
+    text = cv.format_report(report)
+    assert "keyframe 99 is past max_frames 8" in text
+    assert "sampler dpmpp_2m" in text and "scheduler karras" in text  # KSampler stays, the report says why it differs
+    assert "'autoselect' became AnimateDiff's sqrt_linear" in text
+
+
+def test_v2v_reroute_primitive_and_acn():
+    converted, report = cv.convert(load("v2v_legacy_acn"))
+    _consistent(converted)
+    links = _links(converted)
+    assert ("PrimitiveNode", 0, "ADL_LoadVideo", "frame_load_cap") in links  # a widget fed by a Primitive stays fed
+    assert ("ADL_LoadVideo", 0, "Reroute", "") in links
+    assert ("ControlNetLoader", 0, "ControlNetApplyAdvanced", "control_net") in links
+    assert ("ControlNetApplyAdvanced", 1, "KSampler", "negative") in links
+    assert ("ADL_ContextOptions", 0, "KSampler", "model") in links
+    [load_video] = by_type(converted, "ADL_LoadVideo")
+    assert named(load_video)["width"] == 512 and named(load_video)["resize_mode"] == "crop"
+    assert load_video["widgets_values"][-1] == "image"  # the upload button's value, as the editor saves it
+    [ctx] = by_type(converted, "ADL_ContextOptions")
+    assert named(ctx)["context_schedule"] == "looped" and named(ctx)["fuse_method"] == "flat"
+    assert not report["kept"]
+
+
+def test_unconvertible_nodes_stay_marked_with_reasons():
+    original = load("unconvertible")
+    converted, report = cv.convert(original)
+    kept = {k["id"]: k["reason"] for k in report["kept"]}
+    types = {n["id"]: n["type"] for n in original["nodes"]}
+    assert sorted(types[i] for i in kept) == sorted(["ADE_AnimateDiffSamplingSettings", "ADE_AnimateDiffLoaderGen1",
+                                                      "ADE_AnimateDiffLoaderGen1", "VHS_LoadVideo", "BatchPromptSchedule"])
+    reasons = " | ".join(kept.values())
+    for fragment in ("sample_settings is connected", "beta_schedule 'lcm'", "fit no layout this converter knows",
+                     "3 values (str, int, int)", "NEG output", "not supported: noise types"):
+        assert fragment in reasons, reasons
+    assert len(converted["nodes"]) == len(original["nodes"])  # nothing dropped
+    for node in converted["nodes"]:
+        if node["id"] in kept:
+            assert node["properties"]["adl_convert"].startswith("not converted: ")
+            assert node["color"] == cv.MARK_COLOR
+    assert "5 left as they were" in report["summary"]
+
+
+def test_a_lora_shared_by_two_loaders_is_not_guessed():
+    g = UIGraph()
+    lora = g.node("ADE_AnimateDiffLoRALoader", ["l.ckpt", 1.0], outputs=[("MOTION_LORA", "MOTION_LORA")])
+    for _ in range(2):
+        ad = g.node("ADE_AnimateDiffLoaderGen1", ["mm.safetensors", "autoselect"],
+                    inputs=[("motion_lora", "MOTION_LORA")], outputs=[("MODEL", "MODEL")])
+        g.link(lora, 0, ad, "motion_lora")
+    _converted, report = cv.convert(g.workflow())
+    assert len(report["converted"]) == 0 and len(report["kept"]) == 3
+    assert "also feeds other nodes" in report["kept"][1]["reason"]
+
+
+def test_api_format_converts_by_input_names():
+    prompt = {
+        "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "x.safetensors"}},
+        "2": {"class_type": "ADE_AnimateDiffLoaderGen1", "inputs": {"model": ["1", 0], "model_name": "mm.safetensors",
+                                                                    "beta_schedule": "sqrt_linear (AnimateDiff)"}},
+        "3": {"class_type": "VHS_VideoCombine", "inputs": {"images": ["9", 0], "frame_rate": 12, "loop_count": 0,
+                                                           "filename_prefix": "p", "format": "video/webm",
+                                                           "pingpong": False, "save_output": True, "crf": 30}},
+        "9": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 0}},
+    }
+    converted, report = cv.convert(prompt)
+    assert converted["2"] == {"class_type": "ADL_ApplyMotionModule", "inputs": {
+        "motion_scale": 1.0, "beta_schedule": "animatediff (sqrt_linear, as trained)", "motion_module": ["10", 0],
+        "model": ["1", 0]}}
+    assert converted["10"] == {"class_type": "ADL_LoadMotionModule", "inputs": {"model_name": "mm.safetensors"}}
+    assert converted["3"]["inputs"] == {"fps": 12.0, "filename_prefix": "p", "format": "webm", "crf": 30,
+                                        "images": ["9", 0]}
+    assert report["format"] == "API" and all(c["version"] == "API format (named inputs)" for c in report["converted"])
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("[1, 2]", "a workflow is a JSON object"),
+    ('{"nodes": [{"id": "x", "type": "A"}], "links": []}', "integer 'id'"),
+    ('{"nodes": [], "links": [[1, 2]]}', "neither [id, from, slot, to, slot, type]"),
+    ('{"nodes": [], "links": [], "version": 7}', "workflow format version 7"),
+    ('{"1": {"inputs": {}}}', "not a workflow"),
+    ('{"1": {"class_type": "A", "inputs": {"x": ["2", 0]}}, "2": {"class_type": "B", "inputs": {"y": ["1", 0]}}}',
+     "the graph has a cycle"),
+    ('{"1": {"class_type": "A", "inputs": {"x": ["5", 0]}}}', "which is not in the graph"),
+    ("{not json", "not JSON"),
+])
+def test_bad_input_is_a_clear_error(bad, message):
+    with pytest.raises(cv.ConvertError, match=None) as e:
+        cv.convert_text(bad)
+    assert message in str(e.value), str(e.value)
+
+
+def test_ui_cycle_and_size_limits():
+    g = UIGraph()
+    a = g.node("A", [], inputs=[("x", "LATENT")], outputs=[("o", "LATENT")])
+    b = g.node("B", [], inputs=[("x", "LATENT")], outputs=[("o", "LATENT")])
+    g.link(a, 0, b, "x")
+    g.link(b, 0, a, "x")
+    with pytest.raises(cv.ConvertError, match="cycle"):
+        cv.convert(g.workflow())
+    big = json.dumps({"nodes": [{"id": i, "type": "Note", "widgets_values": ["x" * 100]} for i in range(100_000)],
+                      "links": []})
+    assert len(big) > 10_000_000
+    with pytest.raises(cv.ConvertError, match="at most 8.4 MB"):
+        cv.convert_text(big)
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, str(ROOT), *map(str, args)], capture_output=True, text=True, timeout=60)
+
+
+def test_cli_convert(tmp_path):
+    out = tmp_path / "out.json"
+    result = run_cli("convert", FIXTURES / "v2v_legacy_acn.json", out, "--report", tmp_path / "report.json")
+    assert result.returncode == 0, result.stderr
+    assert "Converted 5 nodes; nothing left behind." in result.stdout and f"wrote {out}" in result.stdout
+    assert json.loads(out.read_text()) == cv.convert(load("v2v_legacy_acn"))[0]
+    assert json.loads((tmp_path / "report.json").read_text())["converted"]
+    # some nodes stay: written, marked, exit 3; --strict writes nothing
+    result = run_cli("convert", FIXTURES / "unconvertible.json", out)
+    assert result.returncode == 3 and "kept node 6 ADE_AnimateDiffLoaderGen1" in result.stdout
+    out2 = tmp_path / "strict.json"
+    result = run_cli("convert", FIXTURES / "unconvertible.json", out2, "--strict")
+    assert result.returncode == 3 and not out2.exists() and "nothing written" in result.stderr
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{not json", "not JSON"), ('{"nodes": [], "links": [], "version": 9}', "format version 9"),
+    ('{"nodes": [{"id": 1, "type": "KSampler"}], "links": []}', "Nothing to convert"),
+])
+def test_cli_bad_input_writes_nothing(tmp_path, content, message):
+    src, out = tmp_path / "in.json", tmp_path / "out.json"
+    src.write_text(content)
+    result = run_cli("convert", src, out)
+    assert result.returncode == 2 and message in result.stdout + result.stderr, result.stdout + result.stderr
+    assert not out.exists()
+    result = run_cli("convert", src, src)
+    assert result.returncode == 2 and "the target is the source" in result.stderr
+
+
+def test_converter_imports_no_comfyui_or_torch():
+    code = ("import sys; sys.path.insert(0, %r); import workflow_files.convert as c, workflow_files.render; "
+            "c.mapping(); bad = [m for m in sys.modules if m.split('.')[0] in "
+            "('torch', 'comfy', 'folder_paths', 'server', 'nodes', 'comfy_api')]; print(bad); assert not bad")
+    result = subprocess.run([sys.executable, "-c", code % str(ROOT)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
