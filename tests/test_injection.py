@@ -196,3 +196,24 @@ def test_weight_patches_on_the_model_still_apply(base, tmp_path):
     assert torch.equal(sample(identity, noise(), sigmas=sigmas), with_lora)
     comfy.model_management.unload_all_models()
     assert torch.equal(base.model.diffusion_model.middle_block[2].in_layers[0].weight, original)
+
+
+# --- the module's dtype follows ComfyUI's policy for the UNet it rides in ---------------------------------
+
+def test_module_kept_in_the_dtype_comfyui_picks_for_the_unet(tmp_path, base, monkeypatch):
+    """On this CPU ComfyUI keeps the SD1.5 UNet in fp32: the fp16 file is converted once at load (no cast
+    per call); with --fp16-unet (what a GPU computing in fp16 gets) the stored fp16 is kept as it is."""
+    import comfy.cli_args
+    from support.models import tiny_motion_module_file
+    path = str(tiny_motion_module_file("v2", channels=tiny_channels()))
+    assert base.model.get_dtype() == torch.float32
+    cpu = load_motion_module_handle(path)
+    assert {p.dtype for p in cpu.model.parameters()} == {torch.float32}
+    monkeypatch.setattr(comfy.cli_args.args, "fp16_unet", True)
+    gpu_like = load_motion_module_handle(path)
+    assert {p.dtype for p in gpu_like.model.parameters()} == {torch.float16}
+    x = torch.randn(FRAMES, tiny_channels()[0], 4, 4)
+    with torch.no_grad():
+        a = cpu.model.down_blocks[0].motion_modules[0](x, FRAMES)
+        b = gpu_like.model.down_blocks[0].motion_modules[0](x, FRAMES)  # manual_cast: fp16 weights, fp32 input
+    assert a.dtype == b.dtype == torch.float32 and torch.allclose(a, b, rtol=1e-5, atol=1e-5)

@@ -1,4 +1,5 @@
 """Motion LoRA: reading both layouts, matching to a module, weight patches through the ModelPatcher, errors."""
+import comfy.cli_args
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
@@ -249,7 +250,8 @@ def test_module_untouched_by_runs_and_strength_changes(tmp_path, base, motion):
         assert value.data_ptr() == before[key][0] and torch.equal(value, before[key][1]), key
 
 
-def test_fp16_module_takes_fp32_lora(tmp_path):
+def test_fp16_module_takes_fp32_lora(tmp_path, monkeypatch):
+    monkeypatch.setattr(comfy.cli_args.args, "fp16_unet", True)  # a module kept in fp16, as on a GPU
     handle = load_motion_module_handle(str(module_file(tmp_path, dtype=torch.float16)))
     path, sd = lora_file(tmp_path)
     patched = patched_weights(load_motion_lora(handle, str(path), 0.8)[0])
