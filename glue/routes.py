@@ -117,5 +117,7 @@ def register_routes() -> bool:
     list_files, start_download = make_handlers(server)
     routes.get("/adl/known_files")(list_files)
     routes.post("/adl/download")(start_download)
+    from .convert_route import register_convert_routes
+    register_convert_routes(routes)
     _registered = True
     return True

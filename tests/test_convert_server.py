@@ -1,0 +1,229 @@
+"""Converted workflows against one real ComfyUI server with this pack (module scope), on the random real-shape test
+models at 64×64, 2 steps, 8 frames: the table's target layouts are the live /object_info, the /adl/convert route,
+each runnable fixture converted and run end to end (one through `python PACK render`), the API-format path equal
+to the UI path, and a converted text-to-video graph giving the same frames as the graph built by hand."""
+import copy
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+
+from conftest import COMFYUI_PATH, ROOT
+from support.clips import decode_back, make_clip
+from support.controlnet_models import CONTROLNET_NAME
+from support.foreign_workflows import FIXTURES
+from support.sd15_models import CHECKPOINT_NAME as CHECKPOINT
+from support.server import ComfyServer, example_workflow_models
+
+from animatediff_lightning.workflow_files import convert as cv
+from animatediff_lightning.workflow_files.workflow_api import to_api
+
+FRAMES, SIZE, STEPS = 8, 64, 2
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    base = tmp_path_factory.mktemp("comfy_convert")
+    make_clip(base / "input" / "input_clip.mp4", frames=24, fps=12)
+    srv = ComfyServer(COMFYUI_PATH, base, {k: [v] for k, v in example_workflow_models().items()})
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def object_info(server):
+    return server.get("/object_info")
+
+
+def load(name):
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def cheap(workflow: dict) -> dict:
+    """The foreign graph pointed at the test models and made small: 64×64, 8 frames, 2 steps."""
+    wf = copy.deepcopy(workflow)
+    for node in wf["nodes"]:
+        t, w = node["type"], node.get("widgets_values")
+        if t == "CheckpointLoaderSimple":
+            w[0] = CHECKPOINT
+        elif t in ("EmptyLatentImage", "ADE_EmptyLatentImageLarge"):
+            w[:3] = [SIZE, SIZE, FRAMES]
+        elif t == "KSampler":
+            w[2] = STEPS
+        elif t == "ControlNetLoaderAdvanced":
+            w[0] = CONTROLNET_NAME
+        elif t == "VHS_LoadVideo":
+            w[3:6] = [SIZE, SIZE, FRAMES]
+        elif t == "PrimitiveNode" and node.get("title") == "frames":
+            w[0] = FRAMES
+    return wf
+
+
+def saved_video(server, outputs):
+    files = [f for out in outputs.values() for items in out.values() if isinstance(items, list)
+             for f in items if isinstance(f, dict) and f.get("filename")]
+    assert len(files) == 1, outputs
+    f = files[0]
+    return decode_back(server.base_dir / "output" / f.get("subfolder", "") / f["filename"])
+
+
+def test_table_targets_are_the_live_node_layouts(object_info):
+    """mapping.json's 'targets' (sockets, widgets in order, outputs) are what the server declares, so converted
+    graphs carry the real layout."""
+    for name, schema in cv.mapping()["targets"].items():
+        info = object_info[name]
+        declared = [*info["input"].get("required", {}).items(), *info["input"].get("optional", {}).items()]
+        widgets = [(n, "COMBO" if isinstance(spec[0], list) or spec[0] == "COMBO" else spec[0]) for n, spec in declared
+                   if isinstance(spec[0], list) or spec[0] in ("INT", "FLOAT", "STRING", "BOOLEAN", "COMBO")]
+        sockets = [(n, spec[0]) for n, spec in declared if (n, spec[0]) not in widgets and not isinstance(spec[0], list)]
+        assert [tuple(w) for w in schema["widgets"]] == widgets, name
+        assert [tuple(s) for s in schema["inputs"]] == sockets, name
+        assert [o[1] for o in schema["outputs"]] == info["output"], name
+        assert [o[0] for o in schema["outputs"]] == info["output_name"], name
+
+
+T2V_GEN1_API = {  # t2v_gen1 as AnimateDiff-Evolved + VHS would have queued it (API format), made cheap
+    "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": CHECKPOINT}},
+    "2": {"class_type": "CLIPTextEncode", "inputs": {"text": "a lighthouse on a cliff, sunset, masterpiece",
+                                                     "clip": ["1", 1]}},
+    "3": {"class_type": "CLIPTextEncode", "inputs": {"text": "worst quality, low quality", "clip": ["1", 1]}},
+    "4": {"class_type": "EmptyLatentImage", "inputs": {"width": SIZE, "height": SIZE, "batch_size": FRAMES}},
+    "5": {"class_type": "ADE_AnimateDiffLoaderGen1", "inputs": {
+        "model_name": "animatediff_lightning_4step_comfyui.safetensors", "beta_schedule": "sqrt_linear (AnimateDiff)",
+        "model": ["1", 0]}},
+    "6": {"class_type": "KSampler", "inputs": {"seed": 42, "steps": STEPS, "cfg": 1.0, "sampler_name": "euler",
+                                               "scheduler": "sgm_uniform", "denoise": 1.0, "model": ["5", 0],
+                                               "positive": ["2", 0], "negative": ["3", 0], "latent_image": ["4", 0]}},
+    "7": {"class_type": "VAEDecode", "inputs": {"samples": ["6", 0], "vae": ["1", 2]}},
+    "8": {"class_type": "VHS_VideoCombine", "inputs": {
+        "frame_rate": 8, "loop_count": 0, "filename_prefix": "AnimateDiff", "format": "video/h264-mp4",
+        "pix_fmt": "yuv420p", "crf": 19, "save_metadata": True, "trim_to_audio": False, "pingpong": False,
+        "save_output": True, "images": ["7", 0]}},
+}
+
+
+def renamed_new_nodes(prompt: dict, original_ids: set) -> dict:
+    """``prompt`` with the ids of nodes the converter added (not in the original) replaced by stable names: the UI
+    and API paths number them after different maxima (a UI graph also holds notes and primitives)."""
+    new = sorted((v["class_type"], k) for k, v in prompt.items() if k not in original_ids)
+    names = {k: f"new-{t}-{i}" for i, (t, k) in enumerate(new)}
+    text = json.dumps(prompt)
+    for old, name in names.items():
+        text = text.replace(f'["{old}", ', f'["{name}", ')
+    return {names.get(k, k): v for k, v in json.loads(text).items()}
+
+
+def test_api_path_equals_ui_path_and_frames_equal_the_hand_built_graph(server, object_info):
+    """The API-format original converts to exactly the prompt the converted UI graph gives; run, it renders the
+    same frames as the same graph built by hand from this pack's nodes (same seed, caches freed in between)."""
+    ui_converted, _ = cv.convert(cheap(load("t2v_gen1")))
+    api_converted, report = cv.convert(T2V_GEN1_API)
+    assert report["format"] == "API" and not report["kept"]
+    ui_ids = {str(n["id"]) for n in load("t2v_gen1")["nodes"]}
+    assert renamed_new_nodes(api_converted, set(T2V_GEN1_API)) == renamed_new_nodes(to_api(ui_converted, object_info),
+                                                                                   ui_ids)
+
+    by_hand = {
+        "11": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": CHECKPOINT}},
+        "12": {"class_type": "CLIPTextEncode", "inputs": {"text": "a lighthouse on a cliff, sunset, masterpiece",
+                                                          "clip": ["11", 1]}},
+        "13": {"class_type": "CLIPTextEncode", "inputs": {"text": "worst quality, low quality", "clip": ["11", 1]}},
+        "14": {"class_type": "EmptyLatentImage", "inputs": {"width": SIZE, "height": SIZE, "batch_size": FRAMES}},
+        "15": {"class_type": "ADL_LoadMotionModule",
+               "inputs": {"model_name": "animatediff_lightning_4step_comfyui.safetensors"}},
+        "16": {"class_type": "ADL_ApplyMotionModule", "inputs": {
+            "model": ["11", 0], "motion_module": ["15", 0], "motion_scale": 1.0,
+            "beta_schedule": "animatediff (sqrt_linear, as trained)"}},
+        "17": {"class_type": "KSampler", "inputs": {"seed": 42, "steps": STEPS, "cfg": 1.0, "sampler_name": "euler",
+                                                    "scheduler": "sgm_uniform", "denoise": 1.0, "model": ["16", 0],
+                                                    "positive": ["12", 0], "negative": ["13", 0],
+                                                    "latent_image": ["14", 0]}},
+        "18": {"class_type": "VAEDecode", "inputs": {"samples": ["17", 0], "vae": ["11", 2]}},
+        "19": {"class_type": "ADL_SaveVideo", "inputs": {"images": ["18", 0], "fps": 8.0, "filename_prefix": "by_hand",
+                                                         "format": "mp4", "crf": 19}},
+    }
+    videos = []
+    for prompt in (api_converted, by_hand):
+        assert server.post("/free", {"unload_models": True, "free_memory": True})[0] == 200  # no cached results
+        result = server.run(prompt)
+        assert result["ok"], f"{result['error']}\n{server.log()[-3000:]}"
+        videos.append(saved_video(server, result["outputs"]))
+    assert videos[0]["frames"] == videos[1]["frames"] == FRAMES
+    for a, b in zip(videos[0]["arrays"], videos[1]["arrays"]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_converted_workflow_runs(server, object_info):
+    """Gen2 nodes, two Motion LoRAs, context options and a FizzNodes schedule (t2v_gen1 runs in the frames test)."""
+    converted, report = cv.convert(cheap(load("t2v_gen2_lora_context_prompt_travel")))
+    assert not report["kept"], report["kept"]
+    prompt = to_api(converted, object_info)
+    missing = {n["class_type"] for n in prompt.values()} - set(object_info)
+    assert not missing, missing
+    result = server.run(prompt)
+    assert result["ok"], f"{result['error']}\n{server.log()[-3000:]}"
+    video = saved_video(server, result["outputs"])
+    assert (video["frames"], video["width"], video["height"]) == (FRAMES, SIZE, SIZE)
+
+
+def test_render_runs_a_foreign_workflow_directly(server, tmp_path):
+    """`python PACK render` on the VHS/ACN/legacy-ADE video-to-video file: converted, reported, rendered."""
+    path = tmp_path / "v2v.json"
+    path.write_text(json.dumps(cheap(load("v2v_legacy_acn"))))
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, str(ROOT), "render", str(path), "--server", server.url, "--out", str(out)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr + server.log()[-3000:]
+    assert "Converted 5 nodes; nothing left behind." in result.stdout
+    assert "converted node 4 VHS_LoadVideo [2023-11 to 2025-01" in result.stdout
+    [gif] = list(out.iterdir())
+    video = decode_back(gif)
+    assert gif.suffix == ".gif" and (video["frames"], video["width"], video["height"]) == (FRAMES, SIZE, SIZE)
+
+
+def test_render_refuses_what_cannot_convert(server, tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT), "render", str(FIXTURES / "unconvertible.json"),
+                             "--server", server.url, "--out", str(tmp_path / "out")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "5 node(s) have no counterpart" in result.stderr, result.stdout + result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def post_raw(server, body: bytes, content_type="application/json"):
+    req = urllib.request.Request(server.url + "/adl/convert", data=body, headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
+def test_convert_route(server):
+    types = server.get("/adl/convert/types")
+    assert types["convert"]["ADE_AnimateDiffLoaderGen1"] == "AnimateDiff-Evolved"
+    assert types["absent"]["ADE_AnimateDiffSamplingSettings"][0] == "AnimateDiff-Evolved"
+    for name in ("v2v_legacy_acn", "unconvertible"):
+        status, body = server.post("/adl/convert", {"workflow": load(name)})
+        assert status == 200
+        assert [body["workflow"], body["report"]] == json.loads(json.dumps(cv.convert(load(name))))
+    before = sorted(p for p in server.base_dir.rglob("*") if "user" not in p.parts)
+    cases = [
+        (b"{not json", "application/json", 400, "not JSON"),
+        (b'{"workflow": "x"}', "application/json", 400, 'send {"workflow"'),
+        (b'{"path": "/etc/passwd"}', "application/json", 400, 'send {"workflow"'),
+        (json.dumps({"workflow": {"1": {"class_type": "A", "inputs": {"x": ["1", 0]}}}}).encode(),
+         "application/json", 400, "cycle"),
+        (b'{"workflow": {}}', "text/plain", 415, "application/json"),
+        (b'{"workflow": {"nodes": [' + b'{"id": 1, "type": "Note"},' * 400_000 + b'{"id": 2}], "links": []}}',
+         "application/json", 413, "larger than"),
+    ]
+    for body, kind, status, fragment in cases:
+        got_status, got = post_raw(server, body, kind)
+        assert got_status == status and fragment in got.get("error", ""), (got_status, got)
+    assert sorted(p for p in server.base_dir.rglob("*") if "user" not in p.parts) == before  # nothing written
+    assert server.get("/system_stats")
