@@ -16,7 +16,7 @@ export COMFYUI_PATH
 
 READY := $(VENV)/.ready
 
-.PHONY: env test run bench thumbnails input-clip download render clean
+.PHONY: env test run bench bench-ade thumbnails input-clip download render clean
 
 env: $(READY)
 
@@ -52,6 +52,12 @@ run: $(READY) $(RUN_DIR)/custom_nodes/$(PACK_NAME)
 
 bench: $(READY)
 	$(PY) tests/bench.py
+
+# This pack against AnimateDiff-Evolved, side by side in one run (writes its section of docs/benchmarks.md).
+# ADE is a checkout of yours (nothing of it is in this project): make bench-ade ADE=/path/to/ComfyUI-AnimateDiff-Evolved
+ADE ?= $(abspath ../shared/anchors/ComfyUI-AnimateDiff-Evolved)
+bench-ade: $(READY)
+	$(PY) tests/bench_ade.py --ade "$(ADE)" $(if $(wildcard /dev/nvidia0),--gpu)
 
 # Each example workflow's graph as the real frontend draws it (Debian's chromium, no weights needed).
 thumbnails: $(READY)
