@@ -1,0 +1,82 @@
+"""The converter as an artist meets it, in a real browser (the host's frontend, classic canvas): each foreign
+workflow file opened with Workflow > Open shows the offer; one click opens the converted graph in a new tab
+with no missing node type, the original tab still open; what the frontend would queue is what the converter's
+UI → API path gives (workflow_files.workflow_api.to_api); the report is on screen in plain words.
+
+Uses tests/support/server.py's ComfyServer as it is, and browser.mjs's helpers; one server, one browser run."""
+import json
+import subprocess
+
+import pytest
+
+from conftest import COMFYUI_PATH, ROOT
+from support.foreign_workflows import FIXTURES
+from support.frontends import BROWSER_DIR, require_browser_tools
+from support.server import ComfyServer
+
+from animatediff_lightning.workflow_files import convert as cv
+from animatediff_lightning.workflow_files.workflow_api import to_api
+
+ARTIFACTS = ROOT / "tests" / ".artifacts"
+FILES = ["t2v_gen1", "t2v_gen2_lora_context_prompt_travel", "v2v_legacy_acn", "unconvertible"]
+FRONTEND_ONLY = {"video-preview", "upload"}  # widget values the frontend adds to a prompt that are no input
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    require_browser_tools()
+    base = tmp_path_factory.mktemp("comfy_convert_browser")
+    settings = base / "user" / "default" / "comfy.settings.json"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text(json.dumps({"Comfy.TutorialCompleted": True}))
+    server = ComfyServer(COMFYUI_PATH, base, {}).start()
+    try:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        spec = base / "spec.json"
+        spec.write_text(json.dumps({"files": {n: str(FIXTURES / f"{n}.json") for n in FILES},
+                                    "artifacts": str(ARTIFACTS), "tag": "convert"}))
+        done = subprocess.run(["node", str(BROWSER_DIR / "convert.mjs"), server.url, str(spec)], cwd=BROWSER_DIR,
+                              capture_output=True, text=True, timeout=600)
+        lines = done.stdout.strip().splitlines()
+        assert done.returncode == 0 and lines, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}\n{server.log()[-2000:]}"
+        out = json.loads(lines[-1])
+        (ARTIFACTS / "convert-browser.json").write_text(json.dumps(out, indent=1))
+        out["object_info"] = server.get("/object_info")
+        yield out
+    finally:
+        server.stop()
+
+
+def opened(run, name):
+    result = run["files"][name]
+    assert "error" not in result, result["error"]
+    return result
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_offer_then_converted_tab(run, name):
+    result = opened(run, name)
+    original = json.loads((FIXTURES / f"{name}.json").read_text())
+    converted, report = cv.convert(original)
+    convertible = sorted({n["type"] for n in original["nodes"]} & set(cv.known_types()))
+    assert result["before"]["missing"] and set(convertible) <= set(result["before"]["missing"])
+    assert all(t in result["offerText"] for t in convertible), result["offerText"]
+    # the new tab holds the converted graph; the original tab is still open, unchanged
+    assert result["after"]["types"] == sorted(n["type"] for n in converted["nodes"])
+    assert result["after"]["active"] == f"{name} (Lightning)" and name in result["after"]["tabs"], result["after"]
+    assert report["summary"] in result["reportText"] and "the original tab is unchanged" in result["reportText"]
+    assert not result["offerStillShown"]
+    if report["kept"]:
+        assert result["after"]["missing"] == sorted({k["type"] for k in report["kept"]})
+        assert result["after"]["marked"] == sorted(k["id"] for k in report["kept"])
+        assert "Left as they were (marked red)" in result["reportText"]
+        return
+    assert result["after"]["missing"] == [], result["after"]["missing"]
+    prompt = {k: {"class_type": v["class_type"], "inputs": {i: x for i, x in v["inputs"].items()
+                                                            if i not in FRONTEND_ONLY}}
+              for k, v in result["after"]["prompt"].items()}
+    assert prompt == to_api(converted, run["object_info"])
+
+
+def test_no_console_errors(run):
+    assert run["consoleErrors"] == [], run["consoleErrors"]
