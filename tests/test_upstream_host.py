@@ -143,3 +143,37 @@ def test_our_outer_sample_wrappers_pass_unknown_keywords_through():
         latent_shapes=[noise.shape], a_keyword_from_2027="kept")
     assert seen["latent_shapes"] == [noise.shape] and seen["a_keyword_from_2027"] == "kept"
     assert not torch.equal(seen["noise"], noise)  # FreeNoise ran in the chain
+
+
+# ---- model_options objects shared between clones ------------------------------------------------------
+
+def test_shared_model_options_objects_are_never_changed_by_a_run(monkeypatch):
+    """Upstream clones share the objects in model_options (a context handler, our wrappers): sampling one
+    clone must not change what another clone holds, and two runs give the same frames."""
+    import comfy.context_windows as cw
+    import comfy.model_patcher
+    from animatediff_lightning.glue.context import make_handler
+    from animatediff_lightning.glue.injection import apply_motion_module, load_motion_module_handle
+    from support.controlnet_models import tiny_controlnet
+    from support.sd15_models import tiny_model_patcher, tiny_unet_config
+    from support.upstream import sharing_clone
+    from test_context import render
+    monkeypatch.setattr(comfy.model_patcher.ModelPatcher, "clone",
+                        sharing_clone(comfy.model_patcher.ModelPatcher.clone))
+    config = tiny_unet_config()
+    channels = tuple(config["model_channels"] * m for m in config["channel_mult"])
+    model = apply_motion_module(tiny_model_patcher(seed=0),
+                                load_motion_module_handle(str(tiny_motion_module_file("v2", channels=channels))))
+    template = make_handler(16, 4, "static", "pyramid", False, "per-frame")
+    core = cw.IndexListContextHandler(template.context_schedule, template.fuse_method, 16, 4)
+    model.model_options["context_handler"] = core  # as core's Context Windows node leaves it
+    other = model.clone()
+    assert other.model_options["context_handler"] is core  # shared, as upstream
+    g = torch.Generator().manual_seed(3)
+    args = (tiny_controlnet(config), torch.rand(24, 64, 64, 3, generator=g),
+            torch.randn(24, 77, config["context_dim"], generator=g), torch.randn(24, 4, 8, 8, generator=g))
+    first = render(other, *args)
+    assert model.model_options["context_handler"] is core and type(core) is cw.IndexListContextHandler
+    assert vars(core).keys() == vars(cw.IndexListContextHandler(template.context_schedule, template.fuse_method,
+                                                                16, 4)).keys()  # nothing added to core's object
+    assert torch.equal(render(model, *args), first)

@@ -100,3 +100,21 @@ def context_handler_class():
             return resized
 
     return UpstreamContextHandler
+
+
+def _dicts_and_lists_copied(value):
+    if isinstance(value, dict):
+        return {k: _dicts_and_lists_copied(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dicts_and_lists_copied(v) for v in value]
+    return value
+
+
+def sharing_clone(original_clone):
+    """comfy/model_patcher.py@08d0e510: ``clone()`` copies ``model_options`` with ``deepcopy_list_dict``
+    (dicts and lists copied, every other object shared between the clones), where 0.3.75 deep-copies all."""
+    def clone(self, *args, **kwargs):
+        n = original_clone(self, *args, **kwargs)
+        n.model_options = _dicts_and_lists_copied(self.model_options)
+        return n
+    return clone
