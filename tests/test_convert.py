@@ -291,3 +291,27 @@ def test_converter_imports_no_comfyui_or_torch():
             "('torch', 'comfy', 'folder_paths', 'server', 'nodes', 'comfy_api')]; print(bad); assert not bad")
     result = subprocess.run([sys.executable, "-c", code % str(ROOT)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _gen2(apply_type, apply_widgets):
+    g = UIGraph()
+    load = g.node("ADE_LoadAnimateDiffModel", ["mm.safetensors"], outputs=[("MOTION_MODEL", "MOTION_MODEL_ADE")])
+    apply = g.node(apply_type, apply_widgets, inputs=[("motion_model", "MOTION_MODEL_ADE")],
+                   outputs=[("M_MODELS", "M_MODELS")])
+    g.link(load, 0, apply, "motion_model")
+    use = g.node("ADE_UseEvolvedSampling", ["sqrt_linear (AnimateDiff)"],
+                 inputs=[("model", "MODEL"), ("m_models", "M_MODELS")], outputs=[("MODEL", "MODEL")])
+    g.link(apply, 0, use, "m_models")
+    return g.workflow()
+
+
+def test_gen2_apply_with_percentages():
+    """ADE_ApplyAnimateDiffModel converts at start 0 / end 1; motion for part of the steps has no counterpart."""
+    converted, report = cv.convert(_gen2("ADE_ApplyAnimateDiffModel", [0.0, 1.0]))
+    assert not report["kept"] and "Gen2 apply (start_percent, end_percent)" in report["converted"][1]["with"][0]
+    assert ("ADL_LoadMotionModule", 0, "ADL_ApplyMotionModule", "motion_module") in _links(converted)
+    _converted, report = cv.convert(_gen2("ADE_ApplyAnimateDiffModel", [0.0, 0.6]))
+    kept = {k["type"]: k["reason"] for k in report["kept"]}
+    assert "end_percent 0.6 (motion only for part of the steps) has no counterpart" in kept["ADE_UseEvolvedSampling"]
+    assert "feeds none that converted" in kept["ADE_ApplyAnimateDiffModel"]
+    assert [c["type"] for c in report["converted"]] == ["ADE_LoadAnimateDiffModel"]  # its loader still converts
