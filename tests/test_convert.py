@@ -315,3 +315,23 @@ def test_gen2_apply_with_percentages():
     assert "end_percent 0.6 (motion only for part of the steps) has no counterpart" in kept["ADE_UseEvolvedSampling"]
     assert "feeds none that converted" in kept["ADE_ApplyAnimateDiffModel"]
     assert [c["type"] for c in report["converted"]] == ["ADE_LoadAnimateDiffModel"]  # its loader still converts
+
+
+def test_a_connected_input_without_counterpart_is_never_dropped():
+    """A widget fed by another node that the table cannot carry over (a LoRA strength from a Primitive, VHS's
+    force_size from a node) keeps the node as it was, with the reason."""
+    g = UIGraph()
+    prim = g.node("PrimitiveNode", [0.7, "fixed"], outputs=[("FLOAT", "FLOAT")])
+    lora = g.node("ADE_AnimateDiffLoRALoader", ["l.ckpt", 0.7], outputs=[("MOTION_LORA", "MOTION_LORA")])
+    g.widget_input(lora, "strength", "FLOAT")
+    g.link(prim, 0, lora, "strength")
+    ad = g.node("ADE_AnimateDiffLoaderGen1", ["mm.safetensors", "autoselect"],
+                inputs=[("motion_lora", "MOTION_LORA")], outputs=[("MODEL", "MODEL")])
+    g.link(lora, 0, ad, "motion_lora")
+    video = g.node("VHS_LoadVideo", ["c.mp4", 0, "Disabled", 0, 0, 0, 0, 1], outputs=[("IMAGE", "IMAGE")])
+    text = g.node("PrimitiveNode", ["Custom"], outputs=[("STRING", "STRING")])
+    g.widget_input(video, "force_size", "STRING")
+    g.link(text, 0, video, "force_size")
+    _converted, report = cv.convert(g.workflow())
+    kept = {k["id"]: k["reason"] for k in report["kept"]}
+    assert "input strength is connected" in kept[ad] and "input force_size is connected" in kept[video], kept

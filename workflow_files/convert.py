@@ -326,6 +326,11 @@ class Converter:
             if name in node.links:
                 raise Refuse(f"input {name} is connected: {why}")
 
+    def refuse_unaccounted(self, node: Node, handled: set):
+        """A connected input no rule of the table handles is never dropped silently."""
+        for name in sorted(set(node.links) - handled):
+            raise Refuse(f"input {name} is connected, and this converter has no counterpart for what it feeds in")
+
     def outside_consumers(self, node_id: int, slot: int, allowed: set) -> list:
         return [c for c in self.consumers.get((node_id, slot), []) if c[0] not in allowed]
 
@@ -351,6 +356,8 @@ class Converter:
         values, widget_links = self.target_widgets(target, entry.get("widgets", {}), named, linked, plan.notes)
         if entry.get("transform"):
             TRANSFORMS[entry["transform"]](named, values, plan.notes, linked)
+        self.refuse_unaccounted(node, set(entry.get("inputs", {})) | set(widget_links.values())
+                                | set(entry.get("outputs_passthrough", {}).values()))
         inputs = {}
         for foreign_name, target_name in entry.get("inputs", {}).items():
             if foreign_name in node.links:
@@ -394,6 +401,7 @@ class Converter:
             if self.outside_consumers(lora.id, 0, users | {n.id for n in chain}):
                 raise Refuse(f"its Motion LoRA node {lora.id} also feeds other nodes; give each loader its own LoRA nodes")
             try:
+                self.refuse_unaccounted(lora, {"prev_motion_lora"})
                 named, version = recognise(lora, entry)
                 notes = []
                 values, _ = self.target_widgets("ADL_LoadMotionLoRA", entry["widgets"], named, set(), notes)
@@ -421,6 +429,7 @@ class Converter:
             if name in ctx.links:
                 raise Refuse(f"context options node {ctx.id}: input {name} is connected: {why} have no counterpart")
         try:
+            self.refuse_unaccounted(ctx, set())
             named, version = recognise(ctx, entry)
             notes = []
             if named.get("context_stride", 1) not in (1, None):
@@ -452,6 +461,9 @@ class Converter:
         self.refuse_linked(node, entry)
         linked = self.linked_inputs(node, entry, named) - {"model", "context_options", "motion_lora"}
         run_checks(entry, named, plan.notes)
+        apply_rules = entry["widgets"]["ADL_ApplyMotionModule"]
+        self.refuse_unaccounted(node, {"model", "context_options", "motion_lora"}
+                                | {r["from"] for r in apply_rules.values() if "from" in r and "table" not in r})
         load_values, _ = self.target_widgets("ADL_LoadMotionModule", entry["widgets"]["ADL_LoadMotionModule"], named,
                                              linked, plan.notes)
         apply_values, apply_links = self.target_widgets("ADL_ApplyMotionModule", entry["widgets"]["ADL_ApplyMotionModule"],
@@ -470,6 +482,7 @@ class Converter:
 
     def plan_ad_sampling(self, node: Node, entry: dict, named: dict, plan: Plan):
         self.refuse_linked(node, entry)
+        self.refuse_unaccounted(node, {"model", "m_models", "context_options"})
         source = node.links.get("m_models")
         if source is None:
             raise Refuse("no motion model is connected (m_models): nothing to convert it to")
@@ -481,6 +494,7 @@ class Converter:
             raise Refuse(f"its Apply AnimateDiff Model node {apply_node.id} also feeds other nodes")
         try:
             self.refuse_linked(apply_node, apply_entry)
+            self.refuse_unaccounted(apply_node, {"motion_model", "motion_lora"})
             apply_named, apply_version = recognise(apply_node, apply_entry)
             run_checks(apply_entry, apply_named, plan.notes)
         except Refuse as e:
