@@ -3,15 +3,20 @@ workflow file opened with Workflow > Open shows the offer; one click opens the c
 with no missing node type, the original tab still open; what the frontend would queue is what the converter's
 UI → API path gives (workflow_files.workflow_api.to_api); the report is on screen in plain words.
 
-Uses tests/support/server.py's ComfyServer as it is, and browser.mjs's helpers; one server, one browser run."""
+Uses tests/support/server.py's ComfyServer as it is, and browser.mjs's helpers; one server, one browser run.
+ADL_CONVERT_FRONTEND=1.58.1 (a version of support.frontends) and ADL_CONVERT_RENDERER=vue run it in another
+frontend or with Vue nodes."""
+import inspect
 import json
+import os
+import re
 import subprocess
 
 import pytest
 
 from conftest import COMFYUI_PATH, ROOT
 from support.foreign_workflows import FIXTURES
-from support.frontends import BROWSER_DIR, require_browser_tools
+from support.frontends import BROWSER_DIR, front_end_root, require_browser_tools
 from support.server import ComfyServer
 
 from animatediff_lightning.workflow_files import convert as cv
@@ -20,6 +25,8 @@ from animatediff_lightning.workflow_files.workflow_api import to_api
 ARTIFACTS = ROOT / "tests" / ".artifacts"
 FILES = ["t2v_gen1", "t2v_gen2_lora_context_prompt_travel", "v2v_legacy_acn", "unconvertible"]
 FRONTEND_ONLY = {"video-preview", "upload"}  # widget values the frontend adds to a prompt that are no input
+FRONTEND = os.environ.get("ADL_CONVERT_FRONTEND", "host")
+RENDERER = os.environ.get("ADL_CONVERT_RENDERER", "canvas")
 
 
 @pytest.fixture(scope="module")
@@ -28,13 +35,17 @@ def run(tmp_path_factory):
     base = tmp_path_factory.mktemp("comfy_convert_browser")
     settings = base / "user" / "default" / "comfy.settings.json"
     settings.parent.mkdir(parents=True, exist_ok=True)
-    settings.write_text(json.dumps({"Comfy.TutorialCompleted": True}))
-    server = ComfyServer(COMFYUI_PATH, base, {}).start()
+    settings.write_text(json.dumps({"Comfy.TutorialCompleted": True, "Comfy.VueNodes.Enabled": RENDERER == "vue"}))
+    extra = {}
+    if FRONTEND != "host":
+        assert "front_end_root" in inspect.signature(ComfyServer).parameters, "this ComfyServer serves its host's frontend only"
+        extra["front_end_root"] = front_end_root(FRONTEND)
+    server = ComfyServer(COMFYUI_PATH, base, {}, **extra).start()
     try:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         spec = base / "spec.json"
         spec.write_text(json.dumps({"files": {n: str(FIXTURES / f"{n}.json") for n in FILES},
-                                    "artifacts": str(ARTIFACTS), "tag": "convert"}))
+                                    "artifacts": str(ARTIFACTS), "tag": f"convert-{FRONTEND}-{RENDERER}"}))
         done = subprocess.run(["node", str(BROWSER_DIR / "convert.mjs"), server.url, str(spec)], cwd=BROWSER_DIR,
                               capture_output=True, text=True, timeout=600)
         lines = done.stdout.strip().splitlines()
@@ -68,7 +79,7 @@ def test_offer_then_converted_tab(run, name):
     assert not result["offerStillShown"]
     if report["kept"]:
         assert result["after"]["missing"] == sorted({k["type"] for k in report["kept"]})
-        assert result["after"]["marked"] == sorted(k["id"] for k in report["kept"])
+        assert sorted(int(i) for i in result["after"]["marked"]) == sorted(k["id"] for k in report["kept"])
         assert "Left as they were (marked red)" in result["reportText"]
         return
     assert result["after"]["missing"] == [], result["after"]["missing"]
@@ -78,5 +89,16 @@ def test_offer_then_converted_tab(run, name):
     assert prompt == to_api(converted, run["object_info"])
 
 
+# What a newer frontend logs against ComfyUI 0.3.75 with or without this pack (routes the host lacks, a start-up
+# warning of its own); only allowed for the non-host frontends.
+NEWER_FRONTEND_NOISE = (re.compile(r"^ComfyApp graph accessed before initialization \[\S+/assets/settingStore-\w+\.js\]$"),
+                        re.compile(r"^Failed to load resource: the server responded with a status of 404 \(Not Found\) "
+                                   r"\[\S+/api/jobs\?"),
+                        re.compile(r"^(\[Jobs API\] (Error fetching jobs: JobsApiError: )?|Failed to fetch queue: "
+                                   r"JobsApiError: )Failed to fetch jobs: 404\b"))
+
+
 def test_no_console_errors(run):
-    assert run["consoleErrors"] == [], run["consoleErrors"]
+    errors = [e for e in run["consoleErrors"]
+              if FRONTEND == "host" or not any(rx.search(e) for rx in NEWER_FRONTEND_NOISE)]
+    assert errors == [], errors
