@@ -335,3 +335,10 @@ def test_a_connected_input_without_counterpart_is_never_dropped():
     _converted, report = cv.convert(g.workflow())
     kept = {k["id"]: k["reason"] for k in report["kept"]}
     assert "input strength is connected" in kept[ad] and "input force_size is connected" in kept[video], kept
+
+
+def test_docs_table_is_current():
+    """docs/converting.md is the table as mapping.json has it (supported types and layouts, and the known
+    types left out with why)."""
+    assert (ROOT / "docs" / "converting.md").read_text() == cv.support_markdown(), \
+        "regenerate: python -c 'import workflow_files.convert as c; open(\"docs/converting.md\", \"w\").write(c.support_markdown())'"

@@ -1042,3 +1042,38 @@ def main(argv: list[str]) -> int:
         args.report.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
     print(f"wrote {args.target}")
     return EXIT_KEPT if report["kept"] else 0
+
+
+# --------------------------------------------------------------------------------------------------------
+# The table as a document (docs/converting.md is this, checked by tests/test_convert.py)
+# --------------------------------------------------------------------------------------------------------
+def support_markdown() -> str:
+    m = mapping()
+    kinds = {"ad_loader": "Load Motion Module + Apply Motion Module (+ its Motion LoRAs and context options)",
+             "ad_sampling": "Apply Motion Module (with the Gen2 loader, apply node, LoRAs and context options it is fed)",
+             "ad_apply": "folded into the Apply Motion Module of the Use Evolved Sampling it feeds",
+             "ad_lora": "Load Motion LoRA (Lightning), chained between Load Motion Module and Apply",
+             "ad_context": "Context Options (Lightning), on the MODEL after Apply Motion Module"}
+    lines = ["# Opening AnimateDiff-Evolved / VideoHelperSuite / Advanced-ControlNet / FizzNodes workflows", "",
+             "Generated from `workflow_files/mapping.json` by `workflow_files.convert.support_markdown()`; "
+             "`tests/test_convert.py` checks it is current.", "",
+             "In the editor: open the workflow; when it has missing node types listed below, a panel offers "
+             "**Open with AnimateDiff-Lightning nodes** (the converted graph opens in a new tab, the original stays). "
+             "On the command line: `python path/to/pack convert IN.json OUT.json` (prints the report; exit status 0: "
+             "all converted, 3: some nodes left as they were, marked red; 2: unreadable, nothing written), or "
+             "`python path/to/pack render IN.json --out DIR`, which converts first. "
+             "KSampler nodes stay core KSampler (euler with sgm_uniform or simple gives Lightning's timesteps); the "
+             "report says where their settings differ from what the module was distilled for.", "",
+             "## Converted", "", "| node type | pack | becomes | widget layouts recognised |", "|---|---|---|---|"]
+    for t, e in m["nodes"].items():
+        target = e.get("target") or kinds[e["kind"]]
+        layouts = "; ".join(v["name"] for v in e["versions"]) + "; named widget values; API format"
+        lines.append(f"| `{t}` | {e['pack']} | {target} | {layouts} |")
+    lines += ["", "Within a converted node, a setting without a counterpart either keeps the node as it was (with the "
+              "reason) or is converted with a note in the report; every such translation is in `mapping.json` "
+              "(`tables`, `checks`, `refuse_linked`).", "", "## Known and not converted", "",
+              "| node type | pack | why |", "|---|---|---|"]
+    for pack, entries in m["absent"].items():
+        for t, why in entries.items():
+            lines.append(f"| `{t}` | {pack} | {why} |")
+    return "\n".join(lines) + "\n"
