@@ -342,3 +342,10 @@ def test_docs_table_is_current():
     types left out with why)."""
     assert (ROOT / "docs" / "converting.md").read_text() == cv.support_markdown(), \
         "regenerate: python -c 'import workflow_files.convert as c; open(\"docs/converting.md\", \"w\").write(c.support_markdown())'"
+
+
+def test_ffmpeg_loader_start_time_needs_a_rate():
+    g = UIGraph()
+    node = g.node("VHS_LoadVideoFFmpeg", ["clip.mp4", 0, 0, 0, 16, 1.5, "AnimateDiff"], outputs=[("IMAGE", "IMAGE")])
+    _converted, report = cv.convert(g.workflow())
+    assert "start_time 1.5 s" in report["kept"][0]["reason"] and report["kept"][0]["id"] == node

@@ -643,6 +643,31 @@ def _vhs_video_combine(named: dict, values: dict, notes: list, linked: set):
         values["fps"] = float(values["fps"])
 
 
+def _start_time(named: dict, values: dict, notes: list, linked: set):
+    """VHS's FFmpeg loaders start at a time in seconds; Load Video (Lightning) skips frames, counted at force_rate."""
+    start = named.get("start_time") or 0
+    if "start_time" in linked:
+        raise Refuse("start_time comes from another node; make it a widget first")
+    if not start:
+        return
+    rate = named.get("force_rate") or 0
+    if not rate:
+        raise Refuse(f"start_time {start} s: Load Video (Lightning) skips whole frames counted at force_rate, and "
+                     "force_rate is 0 (the clip's own rate, unknown here); set force_rate in the original first")
+    values["skip_first_frames"] = int(round(start * rate))
+    notes.append(f"start_time {start} s at force_rate {rate} became skip_first_frames {values['skip_first_frames']}")
+
+
+def _vhs_load_video_ffmpeg(named: dict, values: dict, notes: list, linked: set):
+    _vhs_load_video(named, values, notes, linked)
+    _start_time(named, values, notes, linked)
+
+
+def _vhs_load_video_ffmpeg_path(named: dict, values: dict, notes: list, linked: set):
+    _vhs_load_video_path(named, values, notes, linked)
+    _start_time(named, values, notes, linked)
+
+
 _FIZZ_KEY = re.compile(r"^\s*(\d+)\s*$")
 
 
@@ -690,7 +715,8 @@ def _fizz_prompt_schedule(named: dict, values: dict, notes: list, linked: set):
 
 
 TRANSFORMS = {"vhs_load_video": _vhs_load_video, "vhs_load_video_path": _vhs_load_video_path, "vhs_video_combine": _vhs_video_combine,
-              "fizz_prompt_schedule": _fizz_prompt_schedule}
+              "fizz_prompt_schedule": _fizz_prompt_schedule, "vhs_load_video_ffmpeg": _vhs_load_video_ffmpeg,
+              "vhs_load_video_ffmpeg_path": _vhs_load_video_ffmpeg_path}
 
 
 # --------------------------------------------------------------------------------------------------------
