@@ -161,6 +161,9 @@ def test_v2v_reroute_primitive_and_acn():
     assert ("ControlNetLoader", 0, "ControlNetApplyAdvanced", "control_net") in links
     assert ("ControlNetApplyAdvanced", 1, "KSampler", "negative") in links
     assert ("ADL_ContextOptions", 0, "KSampler", "model") in links
+    assert ("ADL_LoadVideo", 2, "ADL_SaveVideo", "fps") in links  # VHS_VideoInfoLoaded's fps: the loader's own
+    assert not by_type(converted, "VHS_VideoInfoLoaded")
+    assert "VHS_VideoInfoLoaded (node 16) [reads fps / frame_count" in report["converted"][0]["with"][0]
     [load_video] = by_type(converted, "ADL_LoadVideo")
     assert named(load_video)["width"] == 512 and named(load_video)["resize_mode"] == "crop"
     assert load_video["widgets_values"][-1] == "image"  # the upload button's value, as the editor saves it

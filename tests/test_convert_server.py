@@ -199,6 +199,7 @@ def test_render_runs_a_foreign_workflow_directly(server, tmp_path):
     [gif] = list(out.iterdir())
     video = decode_back(gif)
     assert gif.suffix == ".gif" and (video["frames"], video["width"], video["height"]) == (FRAMES, SIZE, SIZE)
+    assert video["fps"] == pytest.approx(12, abs=0.5)  # the clip's rate, through VHS_VideoInfoLoaded → the loader's fps
 
 
 def test_render_refuses_what_cannot_convert(server, tmp_path):

@@ -364,10 +364,11 @@ class Converter:
                 inputs[target_name] = ("old", *node.links[foreign_name])
         for target_name, foreign_name in widget_links.items():
             inputs[target_name] = ("old", *node.links[foreign_name])
+        handled_slots = self.info_readers(node, entry, plan)
         slots = max([len(mapping()["targets"][target]["outputs"])] + [int(s) + 1 for s in entry.get("outputs_refused", {})]
                     + [int(s) + 1 for s in entry.get("outputs_passthrough", {})])
         for slot in range(slots + 2):
-            if not self.consumers.get((node.id, slot)):
+            if not self.consumers.get((node.id, slot)) or slot in handled_slots:
                 continue
             if str(slot) in entry.get("outputs", {}):
                 plan.redirects[(node.id, slot)] = ("new", node.id, entry["outputs"][str(slot)])
@@ -381,6 +382,29 @@ class Converter:
                 raise Refuse(entry.get("outputs_refused", {}).get(str(slot), f"output {slot} has no counterpart"))
         plan.emitted.append(Emitted(node.id, target, values, inputs, node))
         plan.claimed.add(node.id)
+
+    def info_readers(self, node: Node, entry: dict, plan: Plan) -> set:
+        """VHS's video-info readers on the loader's VHS_VIDEOINFO output: the slots the table maps (fps,
+        frame_count) come from the converted loader's outputs instead, and the readers go. Returns the
+        loader's output slots so handled."""
+        spec = entry.get("info_output")
+        if not spec or not self.consumers.get((node.id, spec["slot"])):
+            return set()
+        for reader_id, _input in self.consumers[(node.id, spec["slot"])]:
+            reader = self.nodes[reader_id]
+            slots = spec["readers"].get(reader.type)
+            if slots is None:
+                raise Refuse(entry["outputs_refused"][str(spec["slot"])] + f" (node {reader_id} {reader.type} reads it)")
+            used = sorted({s for (src, s) in self.consumers if src == reader_id and self.consumers[(src, s)]})
+            extra = [s for s in used if str(s) not in slots]
+            if extra:
+                raise Refuse(f"node {reader_id} ({reader.type}) output {extra[0]} is used; only "
+                             f"{', '.join(slots)} (fps, frame_count of the loaded frames) have a counterpart")
+            for slot, target_slot in slots.items():
+                plan.redirects[(reader_id, int(slot))] = ("new", node.id, target_slot)
+            plan.claimed.add(reader_id)
+            plan.parts[reader_id] = "reads fps / frame_count: now the loader's own outputs"
+        return {spec["slot"]}
 
     def lora_chain(self, consumer: Node, module_ref: tuple, plan: Plan) -> tuple:
         """The Motion LoRAs on ``consumer``'s motion_lora input as ADL_LoadMotionLoRA nodes after ``module_ref``."""
@@ -969,7 +993,7 @@ def convert(workflow) -> tuple[dict, dict]:
         report["kept"].append({"id": node_id, "type": node.type, "pack": table[node.type]["pack"],
                                "reason": conv.refused[node_id]})
     for node in sorted(nodes.values(), key=lambda n: n.id):
-        if node.type in absent:
+        if node.type in absent and node.id not in conv.claimed_by:
             pack, why = absent[node.type]
             report["kept"].append({"id": node.id, "type": node.type, "pack": pack, "reason": f"not supported: {why}"})
     report["kept"].sort(key=lambda k: k["id"])

@@ -162,7 +162,7 @@ def v2v_legacy_acn() -> dict:
     """The 2024 video-to-video layout: VHS Load Video (force_size + custom size, a PrimitiveNode on
     frame_load_cap, upload value and preview after the widgets), Advanced-ControlNet loader + apply (old names),
     the legacy loader with context (4 widgets) and legacy uniform context options (5 widgets), a Reroute, and a
-    2023 Video Combine (6 widgets) fed the loaded frame rate by a Primitive."""
+    2023 Video Combine (6 widgets) given the loaded frame rate by VHS_VideoInfoLoaded."""
     g = UIGraph()
     ckpt, pos, neg = _base(g, "anime style, vibrant colors")
     load = g.node("VHS_LoadVideo", ["input_clip.mp4", 0, "Custom", 512, 512, 16, 0, 1, "image",
@@ -210,6 +210,12 @@ def v2v_legacy_acn() -> dict:
     combine = g.node("VHS_VideoCombine", [8, 0, "v2v", "image/gif", False, True, None],
                      inputs=[("images", "IMAGE")], outputs=[("GIF", "GIF")])
     g.link(dec, 0, combine, "images")
+    info = g.node("VHS_VideoInfoLoaded", [], inputs=[("video_info", "VHS_VIDEOINFO")],
+                  outputs=[("fps🟦", "FLOAT"), ("frame_count🟦", "INT"), ("duration🟦", "FLOAT"), ("width🟦", "INT"),
+                           ("height🟦", "INT")])
+    g.link(load, 3, info, "video_info")
+    g.widget_input(combine, "frame_rate", "FLOAT")
+    g.link(info, 0, combine, "frame_rate")  # the saved video keeps the loaded clip's rate
     return g.workflow()
 
 
