@@ -352,3 +352,22 @@ def test_ffmpeg_loader_start_time_needs_a_rate():
     node = g.node("VHS_LoadVideoFFmpeg", ["clip.mp4", 0, 0, 0, 16, 1.5, "AnimateDiff"], outputs=[("IMAGE", "IMAGE")])
     _converted, report = cv.convert(g.workflow())
     assert "start_time 1.5 s" in report["kept"][0]["reason"] and report["kept"][0]["id"] == node
+
+
+def test_api_ids_from_expanded_subgraphs_are_kept():
+    """A prompt the frontend queued from a graph with subgraphs has ids like "12:5"; they stay as they are."""
+    prompt = {
+        "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "x.safetensors"}},
+        "12:5": {"class_type": "ADE_AnimateDiffLoaderGen1", "inputs": {"model": ["1", 0], "model_name": "mm.safetensors",
+                                                                       "beta_schedule": "autoselect"}},
+        "12:6": {"class_type": "KSamplerSelect", "inputs": {"sampler_name": "euler"}},
+        "7": {"class_type": "BasicGuider", "inputs": {"model": ["12:5", 0], "conditioning": ["9", 0]}},
+        "9": {"class_type": "ConditioningZeroOut", "inputs": {"conditioning": ["9:1", 0]}},
+        "9:1": {"class_type": "ADE_AnimateDiffSamplingSettings", "inputs": {}},
+    }
+    converted, report = cv.convert(prompt)
+    assert converted["12:5"]["class_type"] == "ADL_ApplyMotionModule"
+    assert converted["7"]["inputs"]["model"] == ["12:5", 0] and converted["9"]["inputs"]["conditioning"] == ["9:1", 0]
+    [new] = [k for k in converted if k not in prompt]
+    assert new == "10" and converted["12:5"]["inputs"]["motion_module"] == ["10", 0]
+    assert [c["id"] for c in report["converted"]] == ["12:5"] and [k["id"] for k in report["kept"]] == ["9:1"]

@@ -62,6 +62,7 @@ class Node:
     links: dict            # input name -> (source id, source slot)
     raw: dict              # the node as read (UI) or {"class_type", "inputs"} (API)
     ui: bool
+    key: str | None = None  # API format: the node's own id ("12", or "12:5" inside an expanded subgraph)
 
     def widget_values(self):
         return self.raw.get("widgets_values") if self.ui else {
@@ -151,17 +152,22 @@ def read_graph(workflow) -> tuple[dict, bool]:
         if len(workflow) > MAX_NODES:
             raise ConvertError(f"{len(workflow)} nodes: more than the {MAX_NODES} this converter reads")
         nodes = {}
+        ids = {}  # the prompt's ids → ints: numbers as they are, others ("12:5") numbered below zero
+        for key in workflow:
+            ids[str(key)] = int(key) if str(key).isdigit() else -(len(ids) + 1)
         for key, raw in workflow.items():
             if not isinstance(raw, dict) or not isinstance(raw.get("class_type"), str) \
                     or not isinstance(raw.get("inputs", {}), dict):
                 raise ConvertError("not a workflow: expected UI format ('nodes' and 'links') or API format "
                                    f"(node id → {{class_type, inputs}}); entry {str(key)[:40]!r} is neither")
-            try:
-                node_id = int(key)
-            except ValueError:
-                raise ConvertError(f"API-format node ids must be numbers; {key!r} is not") from None
-            links = {k: (int(v[0]), v[1]) for k, v in raw.get("inputs", {}).items() if _is_api_link(v)}
-            nodes[node_id] = Node(node_id, raw["class_type"], links, raw, False)
+            links = {}
+            for name, v in raw.get("inputs", {}).items():
+                if _is_api_link(v):
+                    if str(v[0]) not in ids:
+                        raise ConvertError(f"node {key} input {name!r} comes from node {v[0]}, which is not in the graph")
+                    links[name] = (ids[str(v[0])], v[1])
+            node_id = ids[str(key)]
+            nodes[node_id] = Node(node_id, raw["class_type"], links, raw, False, str(key))
         ui = False
     for node in nodes.values():
         for name, (src, _slot) in node.links.items():
@@ -923,6 +929,11 @@ def _old_link_id(e: Emitted, target_input: str):
     return None  # links into replaced nodes are new; their ids are fresh
 
 
+def _api_key(conv: Converter, node_id: int) -> str:
+    node = conv.nodes.get(node_id)
+    return node.key if node is not None and node.key is not None else str(node_id)
+
+
 def _write_api(prompt: dict, conv: Converter) -> dict:
     emitted = {e.id: e for p in conv.plans.values() for e in p.emitted}
     removed = {c for c in conv.claimed_by if c not in emitted}
@@ -931,13 +942,13 @@ def _write_api(prompt: dict, conv: Converter) -> dict:
         if node.id in removed:
             continue
         if node.id in emitted:
-            out[str(node.id)] = _emitted_api(emitted[node.id], conv)
+            out[node.key] = _emitted_api(emitted[node.id], conv)
             continue
         raw = copy.deepcopy(node.raw)
         for name in node.links:
             src = conv.resolve(("old", *node.links[name]))
-            raw["inputs"][name] = [str(src[0]), src[1]]
-        out[str(node.id)] = raw
+            raw["inputs"][name] = [_api_key(conv, src[0]), src[1]]
+        out[node.key] = raw
     for e in emitted.values():
         if e.new:
             out[str(e.id)] = _emitted_api(e, conv)
@@ -948,7 +959,7 @@ def _emitted_api(e: Emitted, conv: Converter) -> dict:
     inputs = {name: e.widgets.get(name) for name, _kind in mapping()["targets"][e.type]["widgets"]}
     for name, ref in e.inputs.items():
         src = conv.resolve(ref)
-        inputs[name] = [str(src[0]), src[1]]
+        inputs[name] = [_api_key(conv, src[0]), src[1]]
     result = {"class_type": e.type, "inputs": inputs}
     title = e.foreign.raw.get("_meta", {}).get("title") if not e.foreign.ui else None
     if title and not e.new and not PACK_BADGES.search(title):
@@ -980,23 +991,28 @@ def convert(workflow) -> tuple[dict, dict]:
     absent = absent_types()
     table = mapping()["nodes"]
     report = {"format": "UI" if ui else "API", "converted": [], "kept": [], "notes": []}
+
+    def rid(node_id):  # the id as the file has it (API ids are strings, "12:5" inside expanded subgraphs)
+        return node_id if ui else _api_key(conv, node_id)
+
     for node_id in sorted(conv.plans):
         plan = conv.plans[node_id]
         node = nodes[node_id]
         report["converted"].append({
-            "id": node_id, "type": node.type, "pack": table[node.type]["pack"], "version": plan.version,
-            "to": [f"{e.type} (node {e.id})" for e in plan.emitted],
-            "with": [f"{nodes[c].type} (node {c}) [{v}]" for c, v in sorted(plan.parts.items())],
+            "id": rid(node_id), "type": node.type, "pack": table[node.type]["pack"], "version": plan.version,
+            "to": [f"{e.type} (node {rid(e.id)})" for e in plan.emitted],
+            "with": [f"{nodes[c].type} (node {rid(c)}) [{v}]" for c, v in sorted(plan.parts.items())],
             "notes": plan.notes})
     for node_id in sorted(conv.refused):
         node = nodes[node_id]
-        report["kept"].append({"id": node_id, "type": node.type, "pack": table[node.type]["pack"],
+        report["kept"].append({"id": rid(node_id), "type": node.type, "pack": table[node.type]["pack"],
                                "reason": conv.refused[node_id]})
     for node in sorted(nodes.values(), key=lambda n: n.id):
         if node.type in absent and node.id not in conv.claimed_by:
             pack, why = absent[node.type]
-            report["kept"].append({"id": node.id, "type": node.type, "pack": pack, "reason": f"not supported: {why}"})
-    report["kept"].sort(key=lambda k: k["id"])
+            report["kept"].append({"id": rid(node.id), "type": node.type, "pack": pack,
+                                   "reason": f"not supported: {why}"})
+    report["kept"].sort(key=lambda k: (str(type(k["id"])), k["id"]))
     if ui:
         marked = {k["id"]: k["reason"] for k in report["kept"]}
         for raw in converted["nodes"]:
