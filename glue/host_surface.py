@@ -226,6 +226,23 @@ SURFACE: tuple[Internal, ...] = (
     Internal("server.PromptServer", "routes are added to the running server", (),
              source=("PromptServer.instance = self", "self.routes")),
     Internal("server.PromptServer.send_sync", "download progress events", (), args=2),
+
+    # --- the animated preview while sampling (glue/preview.py) --------------------------------------------
+    Internal("latent_preview.get_previewer", "the host's TAESD / latent-to-RGB decoder for the preview, chosen "
+             "by the preview setting", RUNS, args=2),
+    Internal("latent_preview.LatentPreviewer.decode_latent_to_preview", "one frame's x0 -> PIL image "
+             "(previewers decode x0[:1])", RUNS, args=1),
+    Internal("comfy.cli_args.args", "preview_method: none means nothing is decoded or sent", RUNS),
+    Internal("comfy.cli_args.LatentPreviewMethod.NoPreviews", "previews off", RUNS),
+    Internal("comfy_execution.utils.get_executing_context", "the prompt and node the preview belongs to", RUNS,
+             source=("current_executing_context",)),
+    Internal("comfy.model_management.InterruptProcessingException", "a stopped run clears its preview", RUNS),
+    Internal("comfy.samplers.CFGGuider.outer_sample", "the guider's model_patcher (load device, latent format) "
+             "and the callback(step, x0, x, total_steps) it hands the sampler", RUNS, args=8,
+             source=("self.model_patcher",)),
+    Internal("server.PromptServer.instance", "preview events go to the running server", ()),
+    Internal("server.PromptServer.send_sync", "adl.preview events to the client that queued the prompt", (),
+             args=3),
 )
 
 

@@ -26,6 +26,7 @@ from comfy.ldm.modules.diffusionmodules.openaimodel import ResBlock, Upsample
 from ..motion_modules import MotionModuleError, MotionModuleInfo, MotionModuleSet
 from ..motion_modules.loading import build_motion_modules, read_motion_module
 from .checks import SamplingChecks
+from .preview import add_video_preview
 from .schedules import animatediff_model_sampling
 
 KEY = "animatediff_lightning"
@@ -193,6 +194,7 @@ def apply_motion_module(model: comfy.model_patcher.ModelPatcher, handle: MotionM
         m.set_model_forward_timestep_embed_patch((MotionModuleSlot, run_slot))
     m.remove_wrappers_with_key(comfy.patcher_extension.WrappersMP.OUTER_SAMPLE, KEY)
     m.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.OUTER_SAMPLE, KEY, SamplingChecks(handle.info))
+    add_video_preview(m)  # glue/preview.py: the animated preview of all frames while sampling
     m.set_attachments(KEY, handle.info)
     if animatediff_schedule:
         m.add_object_patch("model_sampling", animatediff_model_sampling(model.get_model_object("model_sampling")))

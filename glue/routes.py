@@ -119,5 +119,7 @@ def register_routes() -> bool:
     routes.post("/adl/download")(start_download)
     from .convert_route import register_convert_routes
     register_convert_routes(routes)
+    from .preview import register_preview_route
+    register_preview_route(server)
     _registered = True
     return True

@@ -116,7 +116,7 @@ def test_with_upstream_core_our_handler_defers_to_it():
 
 def test_our_outer_sample_wrappers_pass_unknown_keywords_through():
     """Newer core calls OUTER_SAMPLE wrappers with keywords 0.3.75 never passed (latent_shapes=, …): the
-    chain of our wrappers (checks, FreeNoise) must hand them on untouched."""
+    chain of our wrappers (checks, preview, FreeNoise) must hand them on untouched."""
     import comfy.patcher_extension as pe
     import comfy.samplers
     from animatediff_lightning.glue.context import apply_context_windows, make_handler
@@ -129,7 +129,7 @@ def test_our_outer_sample_wrappers_pass_unknown_keywords_through():
     model = apply_context_windows(model, make_handler(16, 4, "static", "pyramid", False, "FreeNoise"))
     guider = comfy.samplers.CFGGuider(model)
     wrappers = model.get_all_wrappers(pe.WrappersMP.OUTER_SAMPLE)  # what core's sampling chains
-    assert len(wrappers) == 2  # our checks and our FreeNoise
+    assert len(wrappers) == 3  # our checks, our animated preview (glue/preview.py) and our FreeNoise
     seen = {}
 
     def outer_sample(noise, latent_image, sampler, sigmas, denoise_mask=None, callback=None, disable_pbar=False,
