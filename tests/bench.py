@@ -304,17 +304,18 @@ def measure_ksampler(motion, latent: int, rounds: int) -> dict:
 
 
 
-def measure_cast(handle, dtype: torch.dtype, repeats: int) -> list[float]:
-    """Seconds to cast every motion-module weight to ``dtype`` once: what the per-layer casts add to each UNet
-    call when the module is stored in another dtype than the UNet computes in (fp16 file, fp32 CPU compute)."""
-    params = list(handle.model.parameters())
+def measure_cast(handle, stored: torch.dtype, dtype: torch.dtype, repeats: int) -> list[float]:
+    """Seconds to cast every motion-module weight from its file's dtype to ``dtype`` once: what each UNet call
+    would add if the module were kept as stored (fp16) while the UNet computes in another dtype (fp32 here)."""
+    params = [p.detach().to(stored) for p in handle.model.parameters()]
     times = []
     for _ in range(repeats + 1):
         start = time.perf_counter()
         for p in params:
             p.to(dtype)
         times.append(time.perf_counter() - start)
-    return times[1:]  # the first pass pages the weights in
+    del params
+    return times[1:]
 
 
 # --------------------------------------------------------------------------------------------- main
@@ -356,8 +357,10 @@ def main() -> None:
     handle = load_motion_module_handle(str(motion_path))
     motion = apply_motion_module(plain, handle)
     compute = plain.model.manual_cast_dtype or plain.model.get_dtype()  # what the UNet computes in
-    results["cast"] = measure_cast(handle, compute, n["cast"])
-    results["cast_dtypes"] = (next(handle.model.parameters()).dtype, compute)
+    stored = torch.float16  # the file's dtype
+    results["cast"] = measure_cast(handle, stored, compute, n["cast"])
+    results["cast_dtypes"] = (stored, next(handle.model.parameters()).dtype)
+    results["kept_bytes"] = sum(p.numel() * p.element_size() for p in handle.model.parameters())
 
     results["step128"] = measure_steps(plain, motion, 16, n["step128"])
     progress("64 px: first-step extra and per-step times")
@@ -372,6 +375,9 @@ def main() -> None:
     sections = [bench_context.run(motion, args.quick)]
     progress("video decode / encode throughput")
     sections.append(bench_video.run(args.quick))
+    import bench_preview
+    progress("animated preview: its share of a step (16 frames, 512 px; --quick: 128 px)")
+    sections.append(bench_preview.run(motion, args.quick))
 
     elapsed = time.perf_counter() - START
     info["load_samples"] = LOAD_SAMPLES
