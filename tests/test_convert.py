@@ -36,7 +36,7 @@ def test_fixtures_are_what_the_builders_write():
 def test_every_table_entry_has_a_version_case():
     covered = {(c["type"], c["version"]) for c in VERSIONS["cases"] + VERSIONS["context_cases"]}
     for type_, entry in cv.mapping()["nodes"].items():
-        if entry["kind"] in ("ad_apply", "ad_sampling", "ad_lora"):
+        if entry["kind"] in ("ad_apply", "ad_sampling", "ad_lora", "ad_sample_settings"):
             continue  # one layout each; covered by the workflow fixtures
         for version in entry["versions"]:
             assert any(t == type_ and v in version["name"] for t, v in covered), (type_, version["name"])
@@ -144,6 +144,9 @@ def test_gen2_lora_chain_context_and_prompt_travel():
     loras = sorted(named(n)["strength"] for n in by_type(converted, "ADL_LoadMotionLoRA"))
     assert loras == [0.5, 0.8]
     assert [n.get("title") for n in by_type(converted, "ADL_LoadMotionLoRA") if n.get("title")] == ["second camera move"]
+    [ctx] = by_type(converted, "ADL_ContextOptions")
+    assert named(ctx)["noise_type"] == "FreeNoise"  # from the sample settings, which are gone
+    assert not by_type(converted, "ADE_AnimateDiffSamplingSettings")
     [travel] = by_type(converted, "ADL_PromptTravel")
     assert named(travel) == {"text": "0: a cat walking in the snow\n4: a cat walking on the beach", "frames": 8}
     text = cv.format_report(report)
@@ -169,6 +172,7 @@ def test_v2v_reroute_primitive_and_acn():
     assert load_video["widgets_values"][-1] == "image"  # the upload button's value, as the editor saves it
     [ctx] = by_type(converted, "ADL_ContextOptions")
     assert named(ctx)["context_schedule"] == "looped" and named(ctx)["fuse_method"] == "flat"
+    assert named(ctx)["noise_type"] == "per-frame"
     assert not report["kept"]
 
 
@@ -180,8 +184,8 @@ def test_unconvertible_nodes_stay_marked_with_reasons():
     assert sorted(types[i] for i in kept) == sorted(["ADE_AnimateDiffSamplingSettings", "ADE_AnimateDiffLoaderGen1",
                                                       "ADE_AnimateDiffLoaderGen1", "VHS_LoadVideo", "BatchPromptSchedule"])
     reasons = " | ".join(kept.values())
-    for fragment in ("sample_settings is connected", "beta_schedule 'lcm'", "fit no layout this converter knows",
-                     "3 values (str, int, int)", "NEG output", "not supported: noise types"):
+    for fragment in ("noise_type 'empty' has no counterpart", "beta_schedule 'lcm'", "fit no layout this converter knows",
+                     "3 values (str, int, int)", "NEG output", "they feed none that converted"):
         assert fragment in reasons, reasons
     assert len(converted["nodes"]) == len(original["nodes"])  # nothing dropped
     for node in converted["nodes"]:
@@ -371,3 +375,26 @@ def test_api_ids_from_expanded_subgraphs_are_kept():
     [new] = [k for k in converted if k not in prompt]
     assert new == "10" and converted["12:5"]["inputs"]["motion_module"] == ["10", 0]
     assert [c["id"] for c in report["converted"]] == ["12:5"] and [k["id"] for k in report["kept"]] == ["9:1"]
+
+
+@pytest.mark.parametrize("widgets, outcome", [
+    ([0, "default", "comfy", 0], "converted"), ([0, "FreeNoise", "comfy [gpu]", 0, False], "drawn on the CPU"),
+    ([0, "FreeNoise", "comfy", 0, False], "converted"), ([2, "default", "comfy", 0, False], "batch_offset 2"),
+    ([0, "default", "auto1111", 0, False], "seed_gen 'auto1111'"), ([0, "default", "comfy", 0, True], "adapt_denoise"),
+])
+def test_sample_settings_versions(widgets, outcome):
+    """ADE's sample settings (both layouts): defaults are dropped, FreeNoise goes onto the context options,
+    everything else keeps the loader as it was."""
+    g = UIGraph()
+    settings = g.node("ADE_AnimateDiffSamplingSettings", widgets, outputs=[("settings", "SAMPLE_SETTINGS")])
+    ad = g.node("ADE_AnimateDiffLoaderGen1", ["mm.safetensors", "autoselect"],
+                inputs=[("sample_settings", "SAMPLE_SETTINGS")], outputs=[("MODEL", "MODEL")])
+    g.link(settings, 0, ad, "sample_settings")
+    converted, report = cv.convert(g.workflow())
+    text = cv.format_report(report)
+    if outcome in ("converted", "drawn on the CPU"):
+        assert not report["kept"] and not by_type(converted, "ADE_AnimateDiffSamplingSettings"), text
+        assert ("early 2024" if len(widgets) == 4 else "2024+ (+ adapt_denoise_steps)") in text
+        if widgets[1] == "FreeNoise":
+            assert "FreeNoise only acts across context windows" in text
+    assert outcome == "converted" or outcome in text, text

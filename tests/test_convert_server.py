@@ -222,7 +222,7 @@ def post_raw(server, body: bytes, content_type="application/json"):
 def test_convert_route(server):
     types = server.get("/adl/convert/types")
     assert types["convert"]["ADE_AnimateDiffLoaderGen1"] == "AnimateDiff-Evolved"
-    assert types["absent"]["ADE_AnimateDiffSamplingSettings"][0] == "AnimateDiff-Evolved"
+    assert types["absent"]["ADE_AnimateDiffSettings"][0] == "AnimateDiff-Evolved"
     for name in ("v2v_legacy_acn", "unconvertible"):
         status, body = server.post("/adl/convert", {"workflow": load(name)})
         assert status == 200

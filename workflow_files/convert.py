@@ -444,7 +444,37 @@ class Converter:
             ref = ("new", lora.id, 0)
         return ref
 
-    def context_wrap(self, consumer: Node, model_ref: tuple, plan: Plan) -> tuple:
+    def sample_settings(self, consumer: Node, plan: Plan) -> str | None:
+        """The noise type ADE's sample settings on ``consumer`` ask for (None without them); refuses what has no
+        counterpart. FreeNoise goes to the converted context options."""
+        source = consumer.links.get("sample_settings")
+        if source is None:
+            return None
+        node = self.nodes[source[0]]
+        entry = self.table.get(node.type)
+        if entry is None or entry["kind"] != "ad_sample_settings":
+            raise Refuse(f"its sample_settings come from node {node.id} ({node.type}), which has no counterpart")
+        if self.outside_consumers(node.id, 0, {consumer.id}):
+            raise Refuse(f"its sample settings node {node.id} also feeds other nodes; give each its own")
+        try:
+            self.refuse_linked(node, entry)
+            self.refuse_unaccounted(node, set())
+            named, version = recognise(node, entry)
+            notes = []
+            run_checks(entry, named, notes)
+            noise = translate_value({"from": "noise_type", "table": entry["tables"]["noise_type"]},
+                                    named.get("noise_type", "default"), notes)
+            translate_value({"from": "seed_gen", "table": entry["tables"]["seed_gen"]}, named.get("seed_gen", "comfy"), notes)
+        except Refuse as e:
+            raise Refuse(f"sample settings node {node.id}: {e}") from None
+        if noise == "FreeNoise" and "context_options" not in consumer.links:
+            notes.append("noise_type FreeNoise only acts across context windows, and there are none: dropped")
+        plan.notes += [f"sample settings node {node.id}: {n}" for n in notes]
+        plan.parts[node.id] = version
+        plan.claimed.add(node.id)
+        return noise
+
+    def context_wrap(self, consumer: Node, model_ref: tuple, plan: Plan, noise_type: str | None = None) -> tuple:
         source = consumer.links.get("context_options")
         if source is None:
             return model_ref
@@ -469,6 +499,8 @@ class Converter:
             if named.get("use_on_equal_length"):
                 notes.append("use_on_equal_length was on: with as many frames as context_length no windows are used")
             values, _ = self.target_widgets("ADL_ContextOptions", entry["widgets"], named, set(), notes)
+            if noise_type:
+                values["noise_type"] = noise_type
             if values["context_overlap"] >= values["context_length"]:
                 raise Refuse(f"context_overlap {values['context_overlap']} must be smaller than context_length")
             if values["context_length"] > 32:
@@ -489,10 +521,10 @@ class Converter:
 
     def plan_ad_loader(self, node: Node, entry: dict, named: dict, plan: Plan):
         self.refuse_linked(node, entry)
-        linked = self.linked_inputs(node, entry, named) - {"model", "context_options", "motion_lora"}
+        linked = self.linked_inputs(node, entry, named) - {"model", "context_options", "motion_lora", "sample_settings"}
         run_checks(entry, named, plan.notes)
         apply_rules = entry["widgets"]["ADL_ApplyMotionModule"]
-        self.refuse_unaccounted(node, {"model", "context_options", "motion_lora"}
+        self.refuse_unaccounted(node, {"model", "context_options", "motion_lora", "sample_settings"}
                                 | {r["from"] for r in apply_rules.values() if "from" in r and "table" not in r})
         load_values, _ = self.target_widgets("ADL_LoadMotionModule", entry["widgets"]["ADL_LoadMotionModule"], named,
                                              linked, plan.notes)
@@ -507,12 +539,13 @@ class Converter:
         inputs.update({k: ("old", *node.links[v]) for k, v in apply_links.items()})
         plan.emitted.append(Emitted(node.id, "ADL_ApplyMotionModule", apply_values, inputs, node))
         plan.claimed.add(node.id)
-        self.finish_model_output(node, self.context_wrap(node, ("new", node.id, 0), plan), plan)
+        noise = self.sample_settings(node, plan)
+        self.finish_model_output(node, self.context_wrap(node, ("new", node.id, 0), plan, noise), plan)
         _steps_note(load_values.get("model_name"), plan)
 
     def plan_ad_sampling(self, node: Node, entry: dict, named: dict, plan: Plan):
         self.refuse_linked(node, entry)
-        self.refuse_unaccounted(node, {"model", "m_models", "context_options"})
+        self.refuse_unaccounted(node, {"model", "m_models", "context_options", "sample_settings"})
         source = node.links.get("m_models")
         if source is None:
             raise Refuse("no motion model is connected (m_models): nothing to convert it to")
@@ -539,7 +572,7 @@ class Converter:
         plan.requires.add(loader.id)
         module_ref = self.lora_chain(apply_node, ("old", loader.id, 0), plan)
         plan.claimed.add(apply_node.id)
-        linked = self.linked_inputs(node, entry, named) - {"model", "m_models", "context_options"}
+        linked = self.linked_inputs(node, entry, named) - {"model", "m_models", "context_options", "sample_settings"}
         run_checks(entry, named, plan.notes)
         values, links = self.target_widgets("ADL_ApplyMotionModule", entry["widgets"]["ADL_ApplyMotionModule"], named,
                                             linked, plan.notes)
@@ -549,7 +582,8 @@ class Converter:
         inputs.update({k: ("old", *node.links[v]) for k, v in links.items()})
         plan.emitted.append(Emitted(node.id, "ADL_ApplyMotionModule", values, inputs, node))
         plan.claimed.add(node.id)
-        self.finish_model_output(node, self.context_wrap(node, ("new", node.id, 0), plan), plan)
+        noise = self.sample_settings(node, plan)
+        self.finish_model_output(node, self.context_wrap(node, ("new", node.id, 0), plan, noise), plan)
 
     # ---- driver ----
     def run(self):
@@ -584,6 +618,8 @@ class Converter:
                 self.refused[node.id] = {
                     "ad_lora": "a Motion LoRA is converted with the loader it feeds; it feeds none that converted",
                     "ad_context": "context options are converted with the loader it feeds; it feeds none that converted",
+                    "ad_sample_settings": "sample settings are converted with the loader they feed; they feed none "
+                                          "that converted",
                     "ad_apply": "Apply AnimateDiff Model is converted with the Use Evolved Sampling it feeds; "
                                 "it feeds none that converted",
                 }.get(kind, "not converted")
@@ -1119,7 +1155,8 @@ def support_markdown() -> str:
              "ad_sampling": "Apply Motion Module (with the Gen2 loader, apply node, LoRAs and context options it is fed)",
              "ad_apply": "folded into the Apply Motion Module of the Use Evolved Sampling it feeds",
              "ad_lora": "Load Motion LoRA (Lightning), chained between Load Motion Module and Apply",
-             "ad_context": "Context Options (Lightning), on the MODEL after Apply Motion Module"}
+             "ad_context": "Context Options (Lightning), on the MODEL after Apply Motion Module",
+             "ad_sample_settings": "its noise_type: FreeNoise on the converted Context Options (Lightning); defaults dropped"}
     lines = ["# Opening AnimateDiff-Evolved / VideoHelperSuite / Advanced-ControlNet / FizzNodes workflows", "",
              "Generated from `workflow_files/mapping.json` by `workflow_files.convert.support_markdown()`; "
              "`tests/test_convert.py` checks it is current.", "",

@@ -112,7 +112,8 @@ def t2v_gen1() -> dict:
 
 
 def t2v_gen2_lora_context_prompt_travel() -> dict:
-    """Gen2 nodes (Load / Apply / Use Evolved Sampling), two Motion LoRAs chained, static context options, a
+    """Gen2 nodes (Load / Apply / Use Evolved Sampling), two Motion LoRAs chained, static context options with
+    FreeNoise sample settings, a
     FizzNodes batch prompt schedule (2024-05+ layout) and an older list-form Video Combine."""
     g = UIGraph()
     ckpt, _pos, neg = _base(g)
@@ -140,9 +141,13 @@ def t2v_gen2_lora_context_prompt_travel() -> dict:
     ctx = g.node("ADE_StandardStaticContextOptions", [16, 4, "pyramid", False, 0, 1],
                  inputs=[("prev_context", "CONTEXT_OPTIONS"), ("view_opts", "VIEW_OPTS")],
                  outputs=[("CONTEXT_OPTS", "CONTEXT_OPTIONS")])
+    settings = g.node("ADE_AnimateDiffSamplingSettings", [0, "FreeNoise", "comfy", 0, False],
+                      inputs=[("noise_layers", "NOISE_LAYERS"), ("iteration_opts", "ITERATION_OPTS"),
+                              ("seed_override", "INT")], outputs=[("settings", "SAMPLE_SETTINGS")])
     evolved = g.node("ADE_UseEvolvedSampling", ["autoselect"],
                      inputs=[("model", "MODEL"), ("m_models", "M_MODELS"), ("context_options", "CONTEXT_OPTIONS"),
                              ("sample_settings", "SAMPLE_SETTINGS")], outputs=[("MODEL", "MODEL")])
+    g.link(settings, 0, evolved, "sample_settings")
     g.link(ckpt, 0, evolved, "model")
     g.link(apply, 0, evolved, "m_models")
     g.link(ctx, 0, evolved, "context_options")
@@ -220,11 +225,11 @@ def v2v_legacy_acn() -> dict:
 
 
 def unconvertible() -> dict:
-    """What must stay and be reported: sample settings on a loader, an LCM beta schedule, an unknown widget
-    layout, a known-absent node type, a NEG output in use."""
+    """What must stay and be reported: sample settings with an 'empty' noise type on a loader, an LCM beta
+    schedule, an unknown widget layout, a NEG output in use."""
     g = UIGraph()
     ckpt, _pos, _neg = _base(g)
-    settings = g.node("ADE_AnimateDiffSamplingSettings", [0, "FreeNoise", "comfy", 0, None, None],
+    settings = g.node("ADE_AnimateDiffSamplingSettings", [0, "empty", "comfy", 0, False],
                       outputs=[("settings", "SAMPLE_SETTINGS")])
     ad1 = g.node("ADE_AnimateDiffLoaderGen1", [MODULE, "autoselect"],
                  inputs=[("model", "MODEL"), ("sample_settings", "SAMPLE_SETTINGS")], outputs=[("MODEL", "MODEL")])
