@@ -38,13 +38,16 @@ class ComfyServer:
     """ComfyUI on 127.0.0.1 with ``base_dir`` as its base directory (models, input, output, custom_nodes)."""
 
     def __init__(self, comfyui_path: Path, base_dir: Path, models: dict[str, list[Path]],
-                 extra_env: dict[str, str] | None = None, front_end_root: Path | None = None):
+                 extra_env: dict[str, str] | None = None, front_end_root: Path | None = None,
+                 extra_args: list[str] | tuple[str, ...] = ()):
         """``extra_env`` is added to the server process's environment (over the offline defaults);
         ``front_end_root`` serves that frontend build (a ``comfyui_frontend_package/static`` folder) instead of
-        the one installed with the host."""
+        the one installed with the host; ``extra_args`` are appended to ComfyUI's command line
+        (e.g. ``["--preview-method", "none"]``)."""
         self.comfyui_path, self.base_dir = Path(comfyui_path), Path(base_dir)
         self.extra_env = dict(extra_env or {})
         self.front_end_root = Path(front_end_root) if front_end_root else None
+        self.extra_args = list(extra_args)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.client_id = uuid.uuid4().hex
@@ -69,7 +72,7 @@ class ComfyServer:
             [sys.executable, "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(self.port),
              "--disable-auto-launch", "--database-url", "sqlite:///:memory:",
              "--base-directory", str(self.base_dir),
-             *(["--front-end-root", str(self.front_end_root)] if self.front_end_root else [])],
+             *(["--front-end-root", str(self.front_end_root)] if self.front_end_root else []), *self.extra_args],
             cwd=self.comfyui_path, stdout=self._log, stderr=subprocess.STDOUT, env=env)
         deadline = time.time() + timeout
         while time.time() < deadline:
