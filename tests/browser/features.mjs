@@ -300,6 +300,7 @@ await step("run", async () => {
     set("EmptyLatentImage", "batch_size", 8);
     set("ADL_SampleLightning", "seed", seed);
     set("ADL_SampleLightning", "control_after_generate", "fixed");
+    set("ADL_SampleLightning", "steps", 1); // one step: the preview is what is checked, not the video
     window.__adlErrors = [];
     (window.api ?? app.api).addEventListener("execution_error", (e) => window.__adlErrors.push(e.detail));
   }, spec.seed);
@@ -336,7 +337,7 @@ await step("run", async () => {
     return { src: v.currentSrc || v.src, paused: v.paused, loop: v.loop, controls: v.controls, muted: v.muted,
              advanced, videoWidth: v.videoWidth, videoHeight: v.videoHeight, readyState: v.readyState,
              visible: (v.checkVisibility?.() ?? true) && r.width > 4 && r.height > 4 && r.right > 0 && r.left < innerWidth,
-             insideVueNode: !!v.closest(`[data-node-id="${node.id}"]`) };
+             insideVueNode: !!v.closest(`[data-node-id="${node.id}"]`), fallbackPlayer: v.classList.contains("adl-player") };
   });
   await page.screenshot({ path: shot("run") });
   return { error: null, video, screenshot: shot("run") };
