@@ -8,7 +8,7 @@
   413 above ``MAX_BYTES``; 415 unless the body is ``application/json``.
 
 The workflow travels in the request body only: no file name, path or URL is taken from the client and nothing is
-written to disk. The conversion (pure Python, workflow_files/convert.py) runs in a worker thread, never on the
+written to disk. The conversion (pure Python, the workflow_files/convert/ package) runs in a worker thread, never on the
 event loop.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The workflow converter (workflow_files/convert.py + mapping.json) without a server: every node type in every
+"""The workflow converter (workflow_files/convert/ + mapping.json) without a server: every node type in every
 widget layout it recognises, the rewiring, what stays and why, bad input, and the command line."""
 import copy
 import json

@@ -1,0 +1,385 @@
+"""Planning: ``Converter`` walks the foreign nodes the table knows and makes one ``Plan`` per node that converts
+(the nodes it emits, the links it redirects, the other foreign nodes it absorbs), or records why it is refused."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .graph import Node
+from .table import mapping
+from .values import (
+    TRANSFORMS,
+    Refuse,
+    recognise,
+    run_checks,
+    translate,
+    translate_value,
+)
+
+
+@dataclass
+class Emitted:
+    id: int
+    type: str
+    widgets: dict
+    inputs: dict           # name -> ref: ("old", id, slot) | ("new", id, slot)
+    foreign: Node          # the node it comes from (position, title, mode)
+    new: bool = False      # a node that did not exist before (placed beside ``foreign``)
+    offset: tuple = (0, 0)
+
+
+@dataclass
+class Plan:
+    emitted: list = field(default_factory=list)
+    redirects: dict = field(default_factory=dict)   # (old id, slot) -> ref
+    claimed: set = field(default_factory=set)        # foreign ids this plan removes or rewrites
+    notes: list = field(default_factory=list)
+    version: str = ""
+    requires: set = field(default_factory=set)      # foreign ids that must convert for this plan to hold
+    parts: dict = field(default_factory=dict)        # other foreign nodes this plan converts -> their layout
+    steps: int | None = None                         # the step count a Lightning module's file name gives
+
+
+class Converter:
+    def __init__(self, nodes: dict):
+        self.nodes = nodes
+        self.table = mapping()["nodes"]
+        self.consumers = {}
+        for node in nodes.values():
+            for name, (src, slot) in node.links.items():
+                self.consumers.setdefault((src, slot), []).append((node.id, name))
+        self.next_id = max(nodes, default=0) + 1
+        self.plans: dict[int, Plan] = {}
+        self.refused: dict[int, str] = {}
+
+    def new_id(self) -> int:
+        self.next_id += 1
+        return self.next_id - 1
+
+    def entry(self, node: Node) -> dict:
+        return self.table[node.type]
+
+    def linked_inputs(self, node: Node, entry: dict, named: dict) -> set:
+        """Widget names whose value comes from a link (a widget converted to an input)."""
+        return {name for name in node.links if name in named or any(
+            name == w[0] for v in entry.get("versions", []) for w in v["widgets"])}
+
+    def refuse_linked(self, node: Node, entry: dict):
+        for name, why in entry.get("refuse_linked", {}).items():
+            if name in node.links:
+                raise Refuse(f"input {name} is connected: {why}")
+
+    def refuse_unaccounted(self, node: Node, handled: set):
+        """A connected input no rule of the table handles is never dropped silently."""
+        for name in sorted(set(node.links) - handled):
+            raise Refuse(f"input {name} is connected, and this converter has no counterpart for what it feeds in")
+
+    def outside_consumers(self, node_id: int, slot: int, allowed: set) -> list:
+        return [c for c in self.consumers.get((node_id, slot), []) if c[0] not in allowed]
+
+    def target_widgets(self, target: str, rules: dict, named: dict, linked: set, notes: list) -> tuple[dict, dict]:
+        """Values and linked widgets of a target node (defaults where the table sets nothing)."""
+        schema = mapping()["targets"][target]
+        values = dict(schema.get("defaults", {}))
+        links = {}
+        for name, spec in rules.items():
+            got = translate(spec, named, linked, notes)
+            if isinstance(got, tuple) and got[:1] == ("link",):
+                links[name] = got[1]
+            else:
+                values[name] = got
+        return values, links
+
+    # ---- kinds ----
+    def plan_replace(self, node: Node, entry: dict, named: dict, plan: Plan):
+        self.refuse_linked(node, entry)
+        linked = self.linked_inputs(node, entry, named)
+        run_checks(entry, named, plan.notes)
+        target = entry["target"]
+        values, widget_links = self.target_widgets(target, entry.get("widgets", {}), named, linked, plan.notes)
+        if entry.get("transform"):
+            TRANSFORMS[entry["transform"]](named, values, plan.notes, linked)
+        self.refuse_unaccounted(node, set(entry.get("inputs", {})) | set(widget_links.values())
+                                | set(entry.get("outputs_passthrough", {}).values()))
+        inputs = {}
+        for foreign_name, target_name in entry.get("inputs", {}).items():
+            if foreign_name in node.links:
+                inputs[target_name] = ("old", *node.links[foreign_name])
+        for target_name, foreign_name in widget_links.items():
+            inputs[target_name] = ("old", *node.links[foreign_name])
+        handled_slots = self.info_readers(node, entry, plan)
+        slots = max([len(mapping()["targets"][target]["outputs"])] + [int(s) + 1 for s in entry.get("outputs_refused", {})]
+                    + [int(s) + 1 for s in entry.get("outputs_passthrough", {})])
+        for slot in range(slots + 2):
+            if not self.consumers.get((node.id, slot)) or slot in handled_slots:
+                continue
+            if str(slot) in entry.get("outputs", {}):
+                plan.redirects[(node.id, slot)] = ("new", node.id, entry["outputs"][str(slot)])
+            elif str(slot) in entry.get("outputs_passthrough", {}):
+                source = node.links.get(entry["outputs_passthrough"][str(slot)])
+                if source is None:
+                    raise Refuse(f"output {slot} is connected but its input "
+                                 f"{entry['outputs_passthrough'][str(slot)]} is not; it has no counterpart")
+                plan.redirects[(node.id, slot)] = ("old", *source)
+            else:
+                raise Refuse(entry.get("outputs_refused", {}).get(str(slot), f"output {slot} has no counterpart"))
+        plan.emitted.append(Emitted(node.id, target, values, inputs, node))
+        plan.claimed.add(node.id)
+
+    def info_readers(self, node: Node, entry: dict, plan: Plan) -> set:
+        """VHS's video-info readers on the loader's VHS_VIDEOINFO output: the slots the table maps (fps,
+        frame_count) come from the converted loader's outputs instead, and the readers go. Returns the
+        loader's output slots so handled."""
+        spec = entry.get("info_output")
+        if not spec or not self.consumers.get((node.id, spec["slot"])):
+            return set()
+        for reader_id, _input in self.consumers[(node.id, spec["slot"])]:
+            reader = self.nodes[reader_id]
+            slots = spec["readers"].get(reader.type)
+            if slots is None:
+                raise Refuse(entry["outputs_refused"][str(spec["slot"])] + f" (node {reader_id} {reader.type} reads it)")
+            used = sorted({s for (src, s) in self.consumers if src == reader_id and self.consumers[(src, s)]})
+            extra = [s for s in used if str(s) not in slots]
+            if extra:
+                raise Refuse(f"node {reader_id} ({reader.type}) output {extra[0]} is used; only "
+                             f"{', '.join(slots)} (fps, frame_count of the loaded frames) have a counterpart")
+            for slot, target_slot in slots.items():
+                plan.redirects[(reader_id, int(slot))] = ("new", node.id, target_slot)
+            plan.claimed.add(reader_id)
+            plan.parts[reader_id] = "reads fps / frame_count: now the loader's own outputs"
+        return {spec["slot"]}
+
+    def lora_chain(self, consumer: Node, module_ref: tuple, plan: Plan) -> tuple:
+        """The Motion LoRAs on ``consumer``'s motion_lora input as ADL_LoadMotionLoRA nodes after ``module_ref``."""
+        chain, source = [], consumer.links.get("motion_lora")
+        while source is not None:
+            lora = self.nodes[source[0]]
+            entry = self.table.get(lora.type)
+            if entry is None or entry["kind"] != "ad_lora":
+                raise Refuse(f"its motion_lora comes from node {lora.id} ({lora.type}), which has no counterpart")
+            if lora.id in {n.id for n in chain}:
+                break
+            chain.append(lora)
+            source = lora.links.get("prev_motion_lora")
+        ref = module_ref
+        users = {consumer.id}
+        for lora in reversed(chain):  # ADE applies every LoRA in the chain; ours stack, so order is kept as is
+            entry = self.table[lora.type]
+            if self.outside_consumers(lora.id, 0, users | {n.id for n in chain}):
+                raise Refuse(f"its Motion LoRA node {lora.id} also feeds other nodes; give each loader its own LoRA nodes")
+            try:
+                self.refuse_unaccounted(lora, {"prev_motion_lora"})
+                named, version = recognise(lora, entry)
+                notes = []
+                values, _ = self.target_widgets("ADL_LoadMotionLoRA", entry["widgets"], named, set(), notes)
+            except Refuse as e:
+                raise Refuse(f"its Motion LoRA node {lora.id}: {e}") from None
+            plan.emitted.append(Emitted(lora.id, "ADL_LoadMotionLoRA", values, {"motion_module": ref}, lora))
+            _absorb(plan, lora, "Motion LoRA", notes, version)
+            ref = ("new", lora.id, 0)
+        return ref
+
+    def fed_by(self, consumer: Node, input_name: str, kind: str, label: str) -> tuple | None:
+        """(node, table entry) of the foreign node of ``kind`` on ``consumer``'s ``input_name``, which feeds
+        nothing else; None when the input is not connected."""
+        source = consumer.links.get(input_name)
+        if source is None:
+            return None
+        node = self.nodes[source[0]]
+        entry = self.table.get(node.type)
+        if entry is None or entry["kind"] != kind:
+            raise Refuse(f"its {input_name} come from node {node.id} ({node.type}), which has no counterpart")
+        if self.outside_consumers(node.id, 0, {consumer.id}):
+            raise Refuse(f"its {label} node {node.id} also feeds other nodes; give each its own")
+        return node, entry
+
+    def sample_settings(self, consumer: Node, plan: Plan) -> str | None:
+        """The noise type ADE's sample settings on ``consumer`` ask for (None without them); refuses what has no
+        counterpart. FreeNoise goes to the converted context options."""
+        fed = self.fed_by(consumer, "sample_settings", "ad_sample_settings", "sample settings")
+        if fed is None:
+            return None
+        node, entry = fed
+        try:
+            self.refuse_linked(node, entry)
+            self.refuse_unaccounted(node, set())
+            named, version = recognise(node, entry)
+            notes = []
+            run_checks(entry, named, notes)
+            noise = translate_value({"from": "noise_type", "table": entry["tables"]["noise_type"]},
+                                    named.get("noise_type", "default"), notes)
+            translate_value({"from": "seed_gen", "table": entry["tables"]["seed_gen"]}, named.get("seed_gen", "comfy"), notes)
+        except Refuse as e:
+            raise Refuse(f"sample settings node {node.id}: {e}") from None
+        if noise == "FreeNoise" and "context_options" not in consumer.links:
+            notes.append("noise_type FreeNoise only acts across context windows, and there are none: dropped")
+        _absorb(plan, node, "sample settings", notes, version)
+        return noise
+
+    def context_wrap(self, consumer: Node, model_ref: tuple, plan: Plan, noise_type: str | None = None) -> tuple:
+        fed = self.fed_by(consumer, "context_options", "ad_context", "context options")
+        if fed is None:
+            return model_ref
+        ctx, entry = fed
+        for name, why in {"prev_context": "chained context options (several schedules over the steps)",
+                          "view_opts": "view options"}.items():
+            if name in ctx.links:
+                raise Refuse(f"context options node {ctx.id}: input {name} is connected: {why} have no counterpart")
+        try:
+            self.refuse_unaccounted(ctx, set())
+            named, version = recognise(ctx, entry)
+            notes = []
+            if named.get("context_stride", 1) not in (1, None):
+                raise Refuse(f"context_stride {named['context_stride']} has no counterpart (windows with stride 1 only)")
+            if named.get("start_percent", 0) not in (0, 0.0, None):
+                raise Refuse(f"start_percent {named['start_percent']} (windows only from part-way) has no counterpart")
+            if named.get("use_on_equal_length"):
+                notes.append("use_on_equal_length was on: with as many frames as context_length no windows are used")
+            values, _ = self.target_widgets("ADL_ContextOptions", entry["widgets"], named, set(), notes)
+            if noise_type:
+                values["noise_type"] = noise_type
+            if values["context_overlap"] >= values["context_length"]:
+                raise Refuse(f"context_overlap {values['context_overlap']} must be smaller than context_length")
+            if values["context_length"] > 32:
+                notes.append(f"context_length {values['context_length']} is more than Lightning's 32 positions")
+        except Refuse as e:
+            raise Refuse(f"context options node {ctx.id}: {e}") from None
+        plan.emitted.append(Emitted(ctx.id, "ADL_ContextOptions", values, {"model": model_ref}, ctx))
+        _absorb(plan, ctx, "context options", notes, version)
+        return ("new", ctx.id, 0)
+
+    def finish_model_output(self, node: Node, out_ref: tuple, plan: Plan):
+        for slot in range(1, 4):
+            if self.consumers.get((node.id, slot)):
+                raise Refuse(f"output {slot} is connected and has no counterpart")
+        plan.redirects[(node.id, 0)] = out_ref
+
+    def emit_apply(self, node: Node, module_ref: tuple, values: dict, links: dict, plan: Plan):
+        """``node`` becomes ADL_ApplyMotionModule on ``module_ref``, with its sample settings and context options;
+        its MODEL output then comes from the last of them."""
+        inputs = {"motion_module": module_ref}
+        if "model" in node.links:
+            inputs["model"] = ("old", *node.links["model"])
+        inputs.update({k: ("old", *node.links[v]) for k, v in links.items()})
+        plan.emitted.append(Emitted(node.id, "ADL_ApplyMotionModule", values, inputs, node))
+        plan.claimed.add(node.id)
+        noise = self.sample_settings(node, plan)
+        self.finish_model_output(node, self.context_wrap(node, ("new", node.id, 0), plan, noise), plan)
+
+    def plan_ad_loader(self, node: Node, entry: dict, named: dict, plan: Plan):
+        self.refuse_linked(node, entry)
+        linked = self.linked_inputs(node, entry, named) - {"model", "context_options", "motion_lora", "sample_settings"}
+        run_checks(entry, named, plan.notes)
+        apply_rules = entry["widgets"]["ADL_ApplyMotionModule"]
+        self.refuse_unaccounted(node, {"model", "context_options", "motion_lora", "sample_settings"}
+                                | {r["from"] for r in apply_rules.values() if "from" in r and "table" not in r})
+        load_values, _ = self.target_widgets("ADL_LoadMotionModule", entry["widgets"]["ADL_LoadMotionModule"], named,
+                                             linked, plan.notes)
+        apply_values, apply_links = self.target_widgets("ADL_ApplyMotionModule", entry["widgets"]["ADL_ApplyMotionModule"],
+                                                        named, linked, plan.notes)
+        load_id = self.new_id()
+        plan.emitted.append(Emitted(load_id, "ADL_LoadMotionModule", load_values, {}, node, new=True, offset=(0, 160)))
+        module_ref = self.lora_chain(node, ("new", load_id, 0), plan)
+        self.emit_apply(node, module_ref, apply_values, apply_links, plan)
+        _steps_note(load_values.get("model_name"), plan)
+
+    def plan_ad_sampling(self, node: Node, entry: dict, named: dict, plan: Plan):
+        self.refuse_linked(node, entry)
+        self.refuse_unaccounted(node, {"model", "m_models", "context_options", "sample_settings"})
+        source = node.links.get("m_models")
+        if source is None:
+            raise Refuse("no motion model is connected (m_models): nothing to convert it to")
+        apply_node = self.nodes[source[0]]
+        apply_entry = self.table.get(apply_node.type)
+        if apply_entry is None or apply_entry["kind"] != "ad_apply":
+            raise Refuse(f"its m_models come from node {apply_node.id} ({apply_node.type}), which has no counterpart")
+        if self.outside_consumers(apply_node.id, 0, {node.id}):
+            raise Refuse(f"its Apply AnimateDiff Model node {apply_node.id} also feeds other nodes")
+        try:
+            self.refuse_linked(apply_node, apply_entry)
+            self.refuse_unaccounted(apply_node, {"motion_model", "motion_lora"})
+            apply_named, apply_version = recognise(apply_node, apply_entry)
+            run_checks(apply_entry, apply_named, plan.notes)
+        except Refuse as e:
+            raise Refuse(f"its Apply AnimateDiff Model node {apply_node.id}: {e}") from None
+        plan.parts[apply_node.id] = apply_version
+        loader_source = apply_node.links.get("motion_model")
+        if loader_source is None:
+            raise Refuse(f"its Apply AnimateDiff Model node {apply_node.id} has no motion_model connected")
+        loader = self.nodes[loader_source[0]]
+        if loader.type not in self.table or self.table[loader.type].get("target") != "ADL_LoadMotionModule":
+            raise Refuse(f"the motion model comes from node {loader.id} ({loader.type}), which has no counterpart")
+        plan.requires.add(loader.id)
+        module_ref = self.lora_chain(apply_node, ("old", loader.id, 0), plan)
+        plan.claimed.add(apply_node.id)
+        linked = self.linked_inputs(node, entry, named) - {"model", "m_models", "context_options", "sample_settings"}
+        run_checks(entry, named, plan.notes)
+        values, links = self.target_widgets("ADL_ApplyMotionModule", entry["widgets"]["ADL_ApplyMotionModule"], named,
+                                            linked, plan.notes)
+        self.emit_apply(node, module_ref, values, links, plan)
+
+    # ---- driver ----
+    def run(self):
+        order = {"replace": 0, "ad_loader": 1, "ad_sampling": 1}
+        foreign = [n for n in self.nodes.values() if n.type in self.table]
+        claimed_by = {}
+        for kind_rank in (0, 1):
+            for node in sorted(foreign, key=lambda n: n.id):
+                entry = self.table[node.type]
+                if order.get(entry["kind"], -1) != kind_rank or node.id in claimed_by:
+                    continue
+                plan = Plan()
+                try:
+                    named, plan.version = recognise(node, entry)
+                    getattr(self, "plan_" + entry["kind"])(node, entry, named, plan)
+                    missing = [r for r in plan.requires if r not in self.plans]
+                    if missing:
+                        raise Refuse(f"it needs node {missing[0]} ({self.nodes[missing[0]].type}), which was not converted"
+                                     f": {self.refused.get(missing[0], '')}".rstrip(": "))
+                    taken = [c for c in plan.claimed if c in claimed_by and c != node.id]
+                    if taken:
+                        raise Refuse(f"node {taken[0]} is already converted as part of node {claimed_by[taken[0]]}")
+                except Refuse as e:
+                    self.refused[node.id] = str(e)
+                    continue
+                self.plans[node.id] = plan
+                for c in plan.claimed:
+                    claimed_by[c] = node.id
+        for node in foreign:  # absorbed kinds nobody took
+            if node.id not in claimed_by and node.id not in self.refused:
+                kind = self.table[node.type]["kind"]
+                self.refused[node.id] = {
+                    "ad_lora": "a Motion LoRA is converted with the loader it feeds; it feeds none that converted",
+                    "ad_context": "context options are converted with the loader it feeds; it feeds none that converted",
+                    "ad_sample_settings": "sample settings are converted with the loader they feed; they feed none "
+                                          "that converted",
+                    "ad_apply": "Apply AnimateDiff Model is converted with the Use Evolved Sampling it feeds; "
+                                "it feeds none that converted",
+                }.get(kind, "not converted")
+        self.claimed_by = claimed_by
+
+    def resolve(self, ref: tuple, depth: int = 0) -> tuple:
+        """A ref in the new graph: ("new"/"old", id, slot) → (id, slot) after redirects."""
+        kind, node_id, slot = ref
+        if kind == "new":
+            return node_id, slot
+        owner = self.claimed_by.get(node_id)
+        if owner is None or depth > 50:
+            return node_id, slot
+        target = self.plans[owner].redirects.get((node_id, slot))
+        if target is None:
+            return node_id, slot
+        return self.resolve(target, depth + 1)
+
+
+def _absorb(plan: Plan, node: Node, label: str, notes: list, version: str):
+    """``node`` (a Motion LoRA, sample settings, context options) converts as part of ``plan``."""
+    plan.notes += [f"{label} node {node.id}: {n}" for n in notes]
+    plan.parts[node.id] = version
+    plan.claimed.add(node.id)
+
+
+def _steps_note(model_name, plan: Plan):
+    match = re.search(r"lightning_(\d)step", str(model_name or ""))
+    if match:
+        plan.steps = int(match.group(1))

@@ -1,0 +1,253 @@
+"""Widget values: recognising which saved layout a foreign node's positional values fit, translating them by
+the table's rules (``translate``, ``run_checks``), and the per-node-type ``TRANSFORMS`` (VideoHelperSuite's
+loaders and combiner, FizzNodes' prompt schedule) for logic a lookup cannot express. ``Refuse`` carries the
+reason one node is kept as it was."""
+from __future__ import annotations
+
+import json
+import re
+
+from .graph import Node
+from .table import mapping
+
+
+class Refuse(Exception):
+    """One node cannot be converted; the message is the reason shown to the user."""
+
+
+def _kind_ok(kind: str, v) -> bool:
+    if kind == "any":
+        return True
+    if kind == "bool":
+        return isinstance(v, bool)
+    if kind == "int":
+        return isinstance(v, int) and not isinstance(v, bool) or isinstance(v, float) and v.is_integer()
+    if kind == "num":
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    if kind == "str":
+        return isinstance(v, str)
+    if kind == "dict":
+        return isinstance(v, dict)
+    if kind == "null":
+        return v is None
+    return False
+
+
+def _describe(values) -> str:
+    names = {bool: "bool", int: "int", float: "float", str: "str", dict: "dict", list: "list", type(None): "null"}
+    return f"{len(values)} values ({', '.join(names.get(type(v), type(v).__name__) for v in values)})"
+
+
+def recognise(node: Node, entry: dict) -> tuple[dict, str]:
+    """Named widget values and the layout assumed. Raises Refuse when no known layout fits."""
+    raw = node.widget_values()
+    versions = entry.get("versions", [])
+    if raw is None:
+        raw = []
+    if isinstance(raw, dict):
+        label = "named widget values" if node.ui else "API format (named inputs)"
+        return {k: v for k, v in raw.items()}, label
+    if not isinstance(raw, list):
+        raise Refuse(f"widgets_values is neither a list nor an object: {str(raw)[:60]}")
+    trailing = entry.get("trailing", {"max": 0, "kinds": []})
+    fits = []
+    for version in versions:
+        layout = version["widgets"]
+        if len(raw) < len(layout) or len(raw) > len(layout) + trailing["max"]:
+            continue
+        head, tail = raw[:len(layout)], raw[len(layout):]
+        if all(_kind_ok(kind, v) for (_name, kind), v in zip(layout, head)) and \
+                all(any(_kind_ok(k, v) for k in trailing["kinds"]) for v in tail):
+            fits.append(version)
+    if not fits:
+        known = "; ".join(f"{v['name']}: {len(v['widgets'])} widgets" for v in versions)
+        raise Refuse(f"its widget values ({_describe(raw)}) fit no layout this converter knows ({known}); "
+                     "open and re-save it with a current version of its pack, or rebuild it by hand")
+    best = max(fits, key=lambda v: len(v["widgets"]))  # the longest fit: trailing values never shadow a widget
+    return {name: v for (name, _kind), v in zip(best["widgets"], raw)}, best["name"]
+
+
+def translate(spec: dict, named: dict, linked: set, notes: list) -> object:
+    """One target widget's value from the foreign widgets by its rule in the table; may raise Refuse."""
+    if "value" in spec:
+        return spec["value"]
+    name = spec["from"]
+    if name in linked:
+        if "table" in spec or "min" in spec or "max" in spec:
+            raise Refuse(f"{name} comes from another node, so its value cannot be translated; make it a widget first")
+        return ("link", name)
+    if name not in named:
+        if "default" in spec:
+            return translate_value(spec, spec["default"], notes)
+        raise Refuse(f"widget {name!r} is missing")
+    return translate_value(spec, named[name], notes)
+
+
+def translate_value(spec: dict, value, notes: list):
+    if "table" in spec:
+        table = mapping()["tables"][spec["table"]]
+        row = table.get(str(value)) if isinstance(value, (str, int, float)) else None
+        row = row if row is not None else table.get("*")
+        if row is None:
+            raise Refuse(f"{spec['from']} {value!r} is not a value this converter knows")
+        if "refuse" in row:
+            raise Refuse(row["refuse"].format(value=value))
+        if row.get("note"):
+            notes.append(row["note"].format(value=value))
+        value = row["to"]
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if number and ("min" in spec and value < spec["min"] or "max" in spec and value > spec["max"]):
+        raise Refuse(f"{spec['from']} {value} is outside what the replacement takes "
+                         f"({spec.get('min', '-∞')} to {spec.get('max', '∞')})")
+    return value
+
+
+def run_checks(entry: dict, named: dict, notes: list):
+    for check in entry.get("checks", []):
+        value = named.get(check["widget"], check.get("default"))
+        if value is None or value == check["equals"]:
+            continue
+        message = check["say"].format(value=value)
+        if check["else"] == "refuse":
+            raise Refuse(message)
+        notes.append(message)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Transforms named in the table (logic that a lookup cannot express)
+# --------------------------------------------------------------------------------------------------------
+_PRESET = re.compile(r"^(\?|\d+)x(\?|\d+)$")
+
+
+def _vhs_load_video(named: dict, values: dict, notes: list, linked: set):
+    size = named.get("force_size")
+    width, height = named.get("custom_width", 0) or 0, named.get("custom_height", 0) or 0
+    if size is None or size == "Disabled":
+        if size == "Disabled":
+            width = height = 0
+    elif size == "Custom Width":
+        height = 0
+    elif size == "Custom Height":
+        width = 0
+    elif size == "Custom":
+        pass
+    elif _PRESET.match(str(size)):
+        w, h = _PRESET.match(size).groups()
+        width, height = (0 if w == "?" else int(w)), (0 if h == "?" else int(h))
+    else:
+        raise Refuse(f"force_size {size!r} is not a value VideoHelperSuite had")
+    if {"custom_width", "custom_height"} & linked:
+        raise Refuse("custom_width/custom_height come from other nodes; make them widgets first")
+    values["width"], values["height"] = int(width), int(height)
+    if width and height:
+        values["resize_mode"] = "crop"
+        notes.append(f"size {width}x{height}: scaled to cover and centre-cropped (resize_mode crop), as VHS does")
+    fmt = named.get("format")
+    if fmt is not None:
+        translate_value({"from": "format", "table": "vhs_load_format"}, fmt, notes)
+
+
+def _vhs_load_video_path(named: dict, values: dict, notes: list, linked: set):
+    """VHS paths are typed paths (absolute, or relative to ComfyUI's folder); ours are under the input folder."""
+    _vhs_load_video(named, values, notes, linked)
+    if "video" in linked:
+        raise Refuse("the video path comes from another node; type it into the converted node's path instead")
+    path = str(named.get("video") or "").strip().strip('"').replace("\\", "/")
+    if path.startswith("input/"):
+        path = path[len("input/"):]
+        notes.append(f"path 'input/{path}' became '{path}' (Load Video (Lightning) reads paths under the input folder)")
+    elif path.startswith("/") or re.match(r"^[A-Za-z]:/", path) or ".." in path.split("/"):
+        notes.append(f"path {path!r} is outside ComfyUI's input folder: Load Video (Lightning) reads only under it, "
+                     "so move the clip there and set path to its name (the node says so when it runs)")
+    values["path"] = path
+
+
+def _vhs_video_combine(named: dict, values: dict, notes: list, linked: set):
+    crf = named.get("crf")
+    fmt = values.get("format")
+    if crf is not None and "crf" not in linked:
+        limit = {"mp4": 51, "webm": 63}.get(fmt)
+        if limit is not None and crf > limit:
+            notes.append(f"crf {crf} is above {fmt}'s {limit}: {limit} is used")
+            crf = limit
+        values["crf"] = int(crf)
+    if named.get("pix_fmt") not in (None, "yuv420p"):
+        notes.append(f"pix_fmt {named['pix_fmt']} is not offered: yuv420p is used")
+    if values.get("fps") is not None and not isinstance(values["fps"], tuple):
+        values["fps"] = float(values["fps"])
+
+
+def _start_time(named: dict, values: dict, notes: list, linked: set):
+    """VHS's FFmpeg loaders start at a time in seconds; Load Video (Lightning) skips frames, counted at force_rate."""
+    start = named.get("start_time") or 0
+    if "start_time" in linked:
+        raise Refuse("start_time comes from another node; make it a widget first")
+    if not start:
+        return
+    rate = named.get("force_rate") or 0
+    if not rate:
+        raise Refuse(f"start_time {start} s: Load Video (Lightning) skips whole frames counted at force_rate, and "
+                     "force_rate is 0 (the clip's own rate, unknown here); set force_rate in the original first")
+    values["skip_first_frames"] = int(round(start * rate))
+    notes.append(f"start_time {start} s at force_rate {rate} became skip_first_frames {values['skip_first_frames']}")
+
+
+def _vhs_load_video_ffmpeg(named: dict, values: dict, notes: list, linked: set):
+    _vhs_load_video(named, values, notes, linked)
+    _start_time(named, values, notes, linked)
+
+
+def _vhs_load_video_ffmpeg_path(named: dict, values: dict, notes: list, linked: set):
+    _vhs_load_video_path(named, values, notes, linked)
+    _start_time(named, values, notes, linked)
+
+
+_FIZZ_KEY = re.compile(r"^\s*(\d+)\s*$")
+
+
+def _fizz_prompt_schedule(named: dict, values: dict, notes: list, linked: set):
+    text, frames = named.get("text"), named.get("max_frames")
+    if not isinstance(text, str) or not isinstance(frames, int) or frames < 1:
+        raise Refuse("text or max_frames is missing")
+    body = text.replace("\n", "").strip()
+    body = re.sub(r",\s*$", "", body)
+    try:
+        keyframes = json.loads("{" + body + "}")
+    except ValueError as e:
+        raise Refuse(f"its schedule text is not the '\"FRAME\": \"prompt\",' list FizzNodes reads ({e})") from None
+    pre = str(named.get("pre_text") or "")
+    app = str(named.get("app_text") or "")
+    rows = []
+    for key, prompt in keyframes.items():
+        match = _FIZZ_KEY.match(str(key))
+        if not match:
+            raise Refuse(f"keyframe {key!r} is an expression; only frame numbers are converted")
+        prompt = str(prompt)
+        if "`" in prompt or "`" in pre or "`" in app:
+            raise Refuse("the schedule uses `expressions` (animated weights with pw_a..pw_d or t); no counterpart")
+        if "--neg" in prompt or "--neg" in pre or "--neg" in app:
+            raise Refuse("the schedule has '--neg' parts (negative prompts per keyframe); no counterpart")
+        full = " ".join(p for p in (pre.strip(), prompt.strip(), app.strip()) if p)
+        frame = int(match.group(1))
+        if frame >= frames:
+            notes.append(f"keyframe {frame} is past max_frames {frames} and was left out")
+            continue
+        rows.append((frame, full.replace("\n", " ")))
+    if not rows:
+        raise Refuse("its schedule has no keyframe inside max_frames")
+    rows.sort()
+    if any(named.get(k) for k in ("pw_a", "pw_b", "pw_c", "pw_d")):
+        notes.append("pw_a..pw_d were set but the schedule has no expressions using them: dropped")
+    if pre or app:
+        notes.append("pre_text/app_text were folded into every keyframe")
+    if rows[0][0] != 0:
+        notes.append(f"the first keyframe is {rows[0][0]}: frames before it hold its prompt (as FizzNodes does)")
+    values["text"] = "\n".join(f"{f}: {p}" for f, p in rows)
+    values["frames"] = frames
+    notes.append("FizzNodes blends neighbouring keyframes' conditionings; Prompt Travel interpolates linearly between "
+                 "keyframes too, per frame")
+
+
+TRANSFORMS = {"vhs_load_video": _vhs_load_video, "vhs_load_video_path": _vhs_load_video_path, "vhs_video_combine": _vhs_video_combine,
+              "fizz_prompt_schedule": _fizz_prompt_schedule, "vhs_load_video_ffmpeg": _vhs_load_video_ffmpeg,
+              "vhs_load_video_ffmpeg_path": _vhs_load_video_ffmpeg_path}
