@@ -1,4 +1,4 @@
-// AnimateDiff-Lightning: Lightning presets on the sampler/scheduler, video previews that play and loop,
+// AnimateDiff-Lightning: Lightning presets on the sampler/scheduler (video previews: adl_video.js),
 // and fetching a missing Lightning file from the loader (POST /adl/download, known ids only).
 //
 // Both renderers show it: the classic canvas and Vue nodes (Comfy.VueNodes.Enabled). The preset label and the
@@ -13,7 +13,6 @@ import { api } from "../../scripts/api.js";
 
 const LOADER = "ADL_LoadMotionModule";
 const TARGETS = new Set(["ADL_SampleLightning", "ADL_LightningScheduler"]);
-const SAVER = "ADL_SaveVideo";
 const FOLLOWED_TYPES = new Set(["MODEL", "ADL_MOTION_MODULE", "*"]);
 const EVENT = "adl.download";
 const COLORS = { ok: "#24613a", warn: "#9a5b00", error: "#8b2a2a" };
@@ -38,7 +37,7 @@ export function presetFor(module, steps, cfg) {
 }
 
 const widget = (node, name) => node.widgets?.find((w) => w.name === name);
-const nodesOf = (graph) => graph?.nodes ?? graph?._nodes ?? [];
+export const nodesOf = (graph) => graph?.nodes ?? graph?._nodes ?? [];
 const linkOf = (graph, id) => (graph.links instanceof Map ? graph.links.get(id) : graph.links?.[id]);
 
 /** Sampler/scheduler nodes fed by `loader`, through motion-module and MODEL links (LoRA, Apply, Context...). */
@@ -65,7 +64,7 @@ function downstreamTargets(loader) {
 }
 
 /** A DOM widget that is ours: shown by both renderers, never serialized, never in the prompt, always empty. */
-function addPanel(node, name, element, height) {
+export function addPanel(node, name, element, height) {
   if (typeof node.addDOMWidget !== "function") return null;
   const w = node.addDOMWidget(name, name, element, {
     serialize: false, hideOnZoom: false, margin: 2,
@@ -78,7 +77,7 @@ function addPanel(node, name, element, height) {
   return w;
 }
 
-function styled(tag, className, css) {
+export function styled(tag, className, css) {
   const el = document.createElement(tag);
   el.className = className;
   Object.assign(el.style, css);
@@ -312,76 +311,12 @@ function onDownloadEvent({ detail }) {
   updateLoaders();
 }
 
-// --- video previews -----------------------------------------------------------------------------------
-
-/** The <video> elements that preview a Save Video node: the canvas keeps them in node.videoContainer,
- * Vue nodes inside the node's element ([data-node-id]); our own fallback player is one of them when shown. */
-function previewVideos(node) {
-  const found = new Set(node.videoContainer?.querySelectorAll?.("video") ?? []);
-  for (const el of document.querySelectorAll(`[data-node-id="${CSS.escape(String(node.id))}"] video`)) found.add(el);
-  return found;
-}
-
-const FALLBACK_AFTER_MS = 1500;
-const latestVideo = new Map(); // node id -> {url, at}: the last video a Save Video node produced
-
-/** The `executed` message (sent to every client, whatever renders the graph; onExecuted is not called with Vue
- * nodes) says which file a Save Video node wrote. */
-function onExecuted({ detail }) {
-  const id = detail?.display_node ?? detail?.node;
-  const file = detail?.output?.images?.find((f) => /\.(mp4|webm)$/i.test(f?.filename ?? ""));
-  const node = id != null && app.graph?.getNodeById?.(Number(id) || id);
-  if (!file || node?.type !== SAVER) return;
-  const query = new URLSearchParams({ filename: file.filename, subfolder: file.subfolder ?? "", type: file.type ?? "output" });
-  latestVideo.set(String(node.id), { url: api.apiURL(`/view?${query}`), at: Date.now() });
-}
-
-/** Some renderers show no video for a node's result (the host's 1.32.9 with Vue nodes): when the frontend has
- * put no <video> of its own into the node shortly after a result, our panel plays it; otherwise it stays hidden. */
-function updatePlayer(node) {
-  const latest = latestVideo.get(String(node.id));
-  if (!latest) return;
-  if (!node.adlPlayer) {
-    const video = styled("video", "adl-player", { display: "block", width: "100%", height: "100%", objectFit: "contain" });
-    const box = styled("div", "adl-player-box", { display: "none", width: "100%", height: "100%" });
-    box.appendChild(video);
-    node.adlPlayer = { box, video };
-    addPanel(node, "adl_player", box, () => 220);
-  }
-  const { box, video } = node.adlPlayer;
-  const native = [...previewVideos(node)].some((v) => v !== video && (v.currentSrc || v.src));
-  const show = !native && Date.now() - latest.at > FALLBACK_AFTER_MS;
-  if (show && video.getAttribute("src") !== latest.url) video.setAttribute("src", latest.url);
-  const display = show ? "block" : "none";
-  if (box.style.display !== display) {
-    box.style.display = display;
-    node.setDirtyCanvas?.(true, true);
-  }
-}
-
-/** The frontend shows our mp4/webm in a <video> with controls, paused; make each new one play (muted, looped).
- * Once per source: a video the user paused stays paused until the next result. */
-function armVideos(node) {
-  for (const video of previewVideos(node)) {
-    const src = video.currentSrc || video.src;
-    if (!src || video.__adlArmed === src) continue;
-    video.__adlArmed = src;
-    Object.assign(video, { muted: true, loop: true, controls: true, autoplay: true, playsInline: true });
-    video.play?.()?.catch?.(() => {}); // a browser may refuse autoplay; the controls still work
-  }
-}
-
 // --- the timer ----------------------------------------------------------------------------------------
 
 function tick() {
   try {
     refreshPresets();
     updateLoaders();
-    for (const node of nodesOf(app.graph)) {
-      if (node.type !== SAVER) continue;
-      updatePlayer(node);
-      armVideos(node);
-    }
   } catch (e) {
     console.warn("[AnimateDiff-Lightning]", e);
   }
@@ -392,7 +327,6 @@ app.registerExtension({
 
   async setup() {
     api.addEventListener(EVENT, onDownloadEvent);
-    api.addEventListener("executed", onExecuted);
     await loadKnownFiles();
     tick();
     setInterval(tick, TICK_MS);
