@@ -180,12 +180,14 @@ function wantedFile(node) {
   return fallback && !fallback.present ? fallback : null;
 }
 
-const busy = (d) => d?.status === "progress" || d?.status === "started";
+// "done": fetched and checked, until the file lists are reloaded (the button must not offer the file again meanwhile)
+const busy = (d) => d?.status === "progress" || d?.status === "started" || d?.status === "done";
 
 function buttonLabel(row) {
   const d = downloads.get(row.id);
   const steps = lightningSteps(row.filename);
   const what = steps ? `${steps}-step module` : row.filename;
+  if (d?.status === "done") return `Downloaded ${what}`;
   if (busy(d)) {
     return d.total ? `Downloading ${Math.floor((100 * d.done) / d.total)}% of ${mb(d.total)}` : `Downloading ${what}…`;
   }
@@ -279,9 +281,11 @@ async function startDownload(node) {
 }
 
 async function finished(row, message) {
-  downloads.delete(row.id);
+  downloads.set(row.id, { status: "done", done: 1, total: 1 });
+  updateLoaders();
   await loadKnownFiles();
   try { await app.refreshComboInNodes?.(); } catch (e) { console.warn("[AnimateDiff-Lightning] refresh:", e); }
+  downloads.delete(row.id);
   for (const node of nodesOf(app.graph)) {
     if (node.type !== LOADER || node.adlDownloadRow?.id !== row.id) continue;
     const w = widget(node, "model_name");

@@ -4,13 +4,15 @@ It serves what huggingface_hub asks of ``/<repo>/resolve/<revision>/<file>``: HE
 ``get_hf_file_metadata`` reads (``X-Repo-Commit``, ``X-Linked-Etag`` = the content's sha256 as for LFS
 files, ``X-Linked-Size``), and GET with ``Range: bytes=N-`` answered 206 + ``Content-Range``. Per file it
 can advertise a wrong hash, cut the first GET after some bytes (the connection closes mid-body), ignore
-Range headers, or refuse with an HTTP status. Every request is logged as (method, path, Range header).
+Range headers, refuse with an HTTP status, or trickle (``seconds_per_chunk``). Every request is logged as
+(method, path, Range header).
 """
 from __future__ import annotations
 
 import hashlib
 import re
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional
@@ -27,6 +29,7 @@ class HubFile:
     cut_first_get_at: Optional[int] = None
     ignore_range: bool = False
     status: Optional[int] = None
+    seconds_per_chunk: float = 0.0  # a slow link: a pause after each 64 KiB, so a UI can be seen mid-download
     gets: int = 0
 
 
@@ -103,6 +106,9 @@ class FakeHub:
         try:
             for i in range(start, end, 64 * 1024):
                 handler.wfile.write(view[i:min(i + 64 * 1024, end)])
+                if f.seconds_per_chunk:
+                    handler.wfile.flush()
+                    time.sleep(f.seconds_per_chunk)
             handler.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             pass
