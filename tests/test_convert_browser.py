@@ -10,19 +10,17 @@ import inspect
 import json
 import os
 import re
-import subprocess
 
 import pytest
 
-from conftest import COMFYUI_PATH, ROOT
+from conftest import COMFYUI_PATH
 from support.foreign_workflows import FIXTURES
-from support.frontends import BROWSER_DIR, front_end_root, require_browser_tools
+from support.frontends import front_end_root, require_browser_tools, run_page_script, use_renderer
 from support.server import ComfyServer
 
 from animatediff_lightning.workflow_files import convert as cv
 from animatediff_lightning.workflow_files.workflow_api import to_api
 
-ARTIFACTS = ROOT / "tests" / ".artifacts"
 FILES = ["t2v_gen1", "t2v_gen2_lora_context_prompt_travel", "v2v_legacy_acn", "unconvertible"]
 FRONTEND_ONLY = {"video-preview", "upload"}  # widget values the frontend adds to a prompt that are no input
 FRONTEND = os.environ.get("ADL_CONVERT_FRONTEND", "host")
@@ -33,25 +31,15 @@ RENDERER = os.environ.get("ADL_CONVERT_RENDERER", "canvas")
 def run(tmp_path_factory):
     require_browser_tools()
     base = tmp_path_factory.mktemp("comfy_convert_browser")
-    settings = base / "user" / "default" / "comfy.settings.json"
-    settings.parent.mkdir(parents=True, exist_ok=True)
-    settings.write_text(json.dumps({"Comfy.TutorialCompleted": True, "Comfy.VueNodes.Enabled": RENDERER == "vue"}))
+    use_renderer(base, RENDERER)
     extra = {}
     if FRONTEND != "host":
         assert "front_end_root" in inspect.signature(ComfyServer).parameters, "this ComfyServer serves its host's frontend only"
         extra["front_end_root"] = front_end_root(FRONTEND)
     server = ComfyServer(COMFYUI_PATH, base, {}, **extra).start()
     try:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        spec = base / "spec.json"
-        spec.write_text(json.dumps({"files": {n: str(FIXTURES / f"{n}.json") for n in FILES},
-                                    "artifacts": str(ARTIFACTS), "tag": f"convert-{FRONTEND}-{RENDERER}"}))
-        done = subprocess.run(["node", str(BROWSER_DIR / "convert.mjs"), server.url, str(spec)], cwd=BROWSER_DIR,
-                              capture_output=True, text=True, timeout=600)
-        lines = done.stdout.strip().splitlines()
-        assert done.returncode == 0 and lines, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}\n{server.log()[-2000:]}"
-        out = json.loads(lines[-1])
-        (ARTIFACTS / "convert-browser.json").write_text(json.dumps(out, indent=1))
+        out = run_page_script("convert.mjs", server, {"files": {n: str(FIXTURES / f"{n}.json") for n in FILES}},
+                              f"convert-{FRONTEND}-{RENDERER}", timeout=600)
         out["object_info"] = server.get("/object_info")
         yield out
     finally:

@@ -16,10 +16,10 @@ import pytest
 import websocket
 
 from conftest import COMFYUI_PATH, ROOT
-from support.frontends import BROWSER_DIR, HOST, NEWEST, RENDERERS, front_end_root, require_browser_tools, version_of
+from support.frontends import (HOST, NEWEST, RENDERERS, front_end_root, require_browser_tools, run_page_script,
+                               use_renderer, version_of)
 from support.server import ComfyServer, example_workflow_models
 
-ARTIFACTS = ROOT / "tests" / ".artifacts"
 T2V = ROOT / "workflows" / "text_to_video_lightning_4step.json"
 T2V_API = ROOT / "workflows" / "api" / "text_to_video_lightning_4step.json"
 STEPS, INTERRUPT_STEPS, FRAMES = 3, 8, 8
@@ -57,23 +57,10 @@ def server(request, tmp_path_factory):
 
 def run_preview_page(server, renderer: str, interrupt: bool) -> dict:
     require_browser_tools()
-    settings = server.base_dir / "user" / "default" / "comfy.settings.json"
-    settings.parent.mkdir(parents=True, exist_ok=True)
-    settings.write_text(json.dumps({"Comfy.TutorialCompleted": True, "Comfy.VueNodes.Enabled": renderer == "vue"}))
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    use_renderer(server.base_dir, renderer)
     tag = f"preview-{version_of(server.frontend)}-{server.method}-{renderer}"
-    spec = ARTIFACTS / f"{tag}-spec.json"
-    spec.write_text(json.dumps({"t2v": str(T2V), "steps": STEPS, "interrupt_steps": INTERRUPT_STEPS if interrupt else 0,
-                                "seed": 1, "artifacts": str(ARTIFACTS), "tag": tag}))
-    import subprocess
-    done = subprocess.run(["node", str(BROWSER_DIR / "preview.mjs"), server.url, str(spec)], cwd=BROWSER_DIR,
-                          capture_output=True, text=True, timeout=900)
-    lines = done.stdout.strip().splitlines()
-    assert done.returncode == 0 and lines, (
-        f"preview.mjs ({tag}) failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}\n"
-        f"server log:\n{server.log()[-3000:]}")
-    out = json.loads(lines[-1])
-    (ARTIFACTS / f"{tag}.json").write_text(json.dumps(out, indent=1))
+    out = run_page_script("preview.mjs", server, {"t2v": str(T2V), "steps": STEPS, "seed": 1,
+                                                  "interrupt_steps": INTERRUPT_STEPS if interrupt else 0}, tag)
     assert out["frontend"]["vueNodes"] is (renderer == "vue"), out["frontend"]
     return out
 

@@ -56,6 +56,26 @@ export async function openWorkflowFile(page, file) {
   await page.waitForTimeout(1500);
 }
 
+/** Set widgets as a user does, callbacks included: ``changes`` is a list of [nodeType, widgetName, value, index?]
+ * (index: which node of that type, 0 unless given). */
+export async function setWidgets(page, changes) {
+  await page.evaluate((changes) => {
+    const { app } = window;
+    for (const [type, name, value, index = 0] of changes) {
+      const node = app.graph.nodes.filter((n) => n.type === type)[index];
+      const w = node.widgets.find((x) => x.name === name);
+      w.value = value;
+      w.callback?.(w.value, app.canvas, node);
+    }
+  }, changes);
+}
+
+/** The small text-to-video run both browser scripts queue: 64x64, 8 frames, a fixed seed, ``steps`` steps. */
+export const smallRun = (sampler, seed, steps) => [
+  ["EmptyLatentImage", "width", 64], ["EmptyLatentImage", "height", 64], ["EmptyLatentImage", "batch_size", 8],
+  [sampler, "seed", seed], [sampler, "control_after_generate", "fixed"], [sampler, "steps", steps],
+];
+
 /** Which dialogs are open: missing nodes / missing models, and their text. */
 export async function dialogs(page) {
   return page.evaluate(() => ({

@@ -9,7 +9,7 @@
 // usage: node features.mjs URL SPEC_JSON   (SPEC: {pack, templates, t2v, long, seed, artifacts, tag})
 import fs from "node:fs";
 import path from "node:path";
-import { closeDialogs, dialogs, finish, openComfy, openWorkflowFile } from "./browser.mjs";
+import { closeDialogs, dialogs, finish, openComfy, openWorkflowFile, setWidgets, smallRun } from "./browser.mjs";
 
 const [url, specFile] = process.argv.slice(2);
 const spec = JSON.parse(fs.readFileSync(specFile, "utf8"));
@@ -81,12 +81,7 @@ const centre = (type, index = 0) => page.evaluate(([type, index]) => {
   app.canvas.setDirty(true, true);
 }, [type, index]).then(() => settle(500));
 
-const setWidget = (type, name, value, index = 0) => page.evaluate(([type, name, value, index]) => {
-  const node = window.app.graph.nodes.filter((n) => n.type === type)[index];
-  const w = node.widgets.find((x) => x.name === name);
-  w.value = value;
-  w.callback?.(w.value, window.app.canvas, node);
-}, [type, name, value, index]).then(() => settle());
+const setWidget = (type, name, value, index = 0) => setWidgets(page, [[type, name, value, index]]).then(() => settle());
 
 const widgetValue = (type, name) => page.evaluate(([type, name]) =>
   window.app.graph.nodes.find((n) => n.type === type).widgets.find((w) => w.name === name).value, [type, name]);
@@ -287,23 +282,12 @@ await step("download", async () => {
 await step("run", async () => {
   await openWorkflowFile(page, spec.t2v);
   await closeAll();
-  await page.evaluate((seed) => {
-    const { app } = window;
-    const set = (type, name, value) => {
-      const node = app.graph.nodes.find((n) => n.type === type);
-      const w = node.widgets.find((x) => x.name === name);
-      w.value = value;
-      w.callback?.(w.value, app.canvas, node);
-    };
-    set("EmptyLatentImage", "width", 64);
-    set("EmptyLatentImage", "height", 64);
-    set("EmptyLatentImage", "batch_size", 8);
-    set("ADL_SampleLightning", "seed", seed);
-    set("ADL_SampleLightning", "control_after_generate", "fixed");
-    set("ADL_SampleLightning", "steps", 1); // one step: the preview is what is checked, not the video
+  // one step: the preview is what is checked, not the video
+  await setWidgets(page, smallRun("ADL_SampleLightning", spec.seed, 1));
+  await page.evaluate(() => {
     window.__adlErrors = [];
-    (window.api ?? app.api).addEventListener("execution_error", (e) => window.__adlErrors.push(e.detail));
-  }, spec.seed);
+    (window.api ?? window.app.api).addEventListener("execution_error", (e) => window.__adlErrors.push(e.detail));
+  });
   await centre("ADL_SaveVideo"); // in view, as a user watching it: previews are built for drawn nodes
   // what the Run button and Ctrl+Enter do (the button's look and name differ between frontends)
   await page.evaluate(() => window.app.extensionManager.command.execute("Comfy.QueuePrompt"));

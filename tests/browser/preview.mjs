@@ -11,7 +11,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { closeDialogs, isKnownNoise, openWorkflowFile } from "./browser.mjs";
+import { closeDialogs, isKnownNoise, openWorkflowFile, setWidgets, smallRun } from "./browser.mjs";
 
 const [url, specFile] = process.argv.slice(2);
 const spec = JSON.parse(fs.readFileSync(specFile, "utf8"));
@@ -90,27 +90,16 @@ const saved = () => page.evaluate(async () => {
 async function prepare(steps) {
   await openWorkflowFile(page, spec.t2v);
   await closeAll();
-  await page.evaluate(([seed, steps, SAMPLER]) => {
+  await setWidgets(page, smallRun(SAMPLER, spec.seed, steps));
+  await page.evaluate((SAMPLER) => {
     const { app } = window;
-    const set = (type, name, value) => {
-      const node = app.graph.nodes.find((n) => n.type === type);
-      const w = node.widgets.find((x) => x.name === name);
-      w.value = value;
-      w.callback?.(w.value, app.canvas, node);
-    };
-    set("EmptyLatentImage", "width", 64);
-    set("EmptyLatentImage", "height", 64);
-    set("EmptyLatentImage", "batch_size", 8);
-    set(SAMPLER, "seed", seed);
-    set(SAMPLER, "control_after_generate", "fixed");
-    set(SAMPLER, "steps", steps);
     // the sampler in view, as a user watching it
     const node = app.graph.nodes.find((n) => n.type === SAMPLER);
     const r = app.canvas.canvas.getBoundingClientRect();
     app.canvas.ds.scale = 1;
     app.canvas.ds.offset = [r.width / 2 - node.pos[0] - node.size[0] / 2, 80 - node.pos[1]];
     app.canvas.setDirty(true, true);
-  }, [spec.seed, steps, SAMPLER]);
+  }, SAMPLER);
   await page.waitForTimeout(500);
   await page.evaluate((SAMPLER) => {
     const { app } = window;

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import importlib.metadata
+import json
 import os
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache" / "frontends"
 BROWSER_DIR = ROOT / "tests" / "browser"
+ARTIFACTS = ROOT / "tests" / ".artifacts"  # screenshots, specs and each script's result, for a person to look at
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 PACKAGE = "comfyui-frontend-package"
 HOST = "host"
@@ -81,3 +83,28 @@ def require_browser_tools() -> None:
     if missing := browser_tools_missing():
         pytest.fail("the browser tests need " + "; ".join(missing)
                     + f" — or set {SKIP_VARIABLE}=1 to skip them", pytrace=False)
+
+
+def use_renderer(base_dir: Path, renderer: str) -> None:
+    """The user settings a server in ``base_dir`` opens its page with: no tutorial, canvas or Vue nodes."""
+    settings = Path(base_dir) / "user" / "default" / "comfy.settings.json"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text(json.dumps({"Comfy.TutorialCompleted": True, "Comfy.VueNodes.Enabled": renderer == "vue"}))
+
+
+def run_page_script(script: str, server, spec: dict, tag: str, timeout: int = 900) -> dict:
+    """Run ``tests/browser/<script>`` against ``server`` with ``spec`` (written to the artifacts as
+    ``<tag>-spec.json``); return the JSON object it prints last (also kept as ``<tag>.json``). A failed script
+    fails the test with its output and the server's log."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    spec_file = ARTIFACTS / f"{tag}-spec.json"
+    spec_file.write_text(json.dumps({"artifacts": str(ARTIFACTS), "tag": tag, **spec}))
+    done = subprocess.run(["node", str(BROWSER_DIR / script), server.url, str(spec_file)], cwd=BROWSER_DIR,
+                          capture_output=True, text=True, timeout=timeout)
+    lines = done.stdout.strip().splitlines()
+    assert done.returncode == 0 and lines, (
+        f"{script} ({tag}) failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}\n"
+        f"server log:\n{server.log()[-3000:]}")
+    out = json.loads(lines[-1])
+    (ARTIFACTS / f"{tag}.json").write_text(json.dumps(out, indent=1))
+    return out
