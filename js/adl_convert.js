@@ -31,6 +31,16 @@ async function knownTypes() {
   return known;
 }
 
+/** Node types inside the workflow's subgraph definitions that this frontend does not know. */
+function missingInSubgraphs(workflow) {
+  const registered = window.LiteGraph?.registered_node_types ?? {};
+  const subgraphs = workflow?.definitions?.subgraphs;
+  if (!Array.isArray(subgraphs)) return [];
+  const ids = new Set(subgraphs.map((sg) => sg?.id));
+  return subgraphs.flatMap((sg) => (Array.isArray(sg?.nodes) ? sg.nodes : []))
+    .map((n) => n?.type).filter((t) => typeof t === "string" && !(t in registered) && !ids.has(t));
+}
+
 const typeName = (t) => (typeof t === "string" ? t : t?.type ?? "");
 
 function removeById(id) {
@@ -78,13 +88,14 @@ function line(parent, text, style = {}) {
 /** The report as plain sentences: what became what, what stayed and why, what differs from the original. */
 export function reportLines(report) {
   const out = { summary: report.summary, converted: [], kept: [], notes: [] };
+  const node = (e) => `Node ${e.id}${e.subgraph ? ` (in subgraph ${e.subgraph})` : ""}`;
   for (const c of report.converted ?? []) {
     const targets = c.to.map((t) => t.replace(/^ADL_/, "").replace(/ \(node \d+\)$/, ""));
-    out.converted.push(`Node ${c.id} ${c.type} (${c.version}) became ${[...new Set(targets)].join(" + ")}.`);
-    for (const n of c.notes ?? []) out.notes.push(`Node ${c.id}: ${n}.`);
+    out.converted.push(`${node(c)} ${c.type} (${c.version}) became ${[...new Set(targets)].join(" + ")}.`);
+    for (const n of c.notes ?? []) out.notes.push(`${node(c)}: ${n}.`);
   }
   for (const k of report.kept ?? []) {
-    out.kept.push(`Node ${k.id} ${k.type} (${PACK_NAMES[k.pack] ?? k.pack}) was left as it was: ${k.reason}.`);
+    out.kept.push(`${node(k)} ${k.type} (${PACK_NAMES[k.pack] ?? k.pack}) was left as it was: ${k.reason}.`);
   }
   for (const n of report.notes ?? []) out.notes.push(`${n}.`);
   return out;
@@ -165,6 +176,7 @@ app.registerExtension({
   async afterConfigureGraph(missingNodeTypes) {
     removeById(PANEL_ID);
     const missing = (missingNodeTypes ?? []).map(typeName).filter(Boolean);
+    missing.push(...missingInSubgraphs(lastLoaded)); // not every frontend lists those
     if (!missing.length || !lastLoaded) return;
     const { convert } = await knownTypes();
     const convertible = [...new Set(missing.filter((t) => t in convert))].sort();

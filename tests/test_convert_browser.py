@@ -14,14 +14,15 @@ import re
 import pytest
 
 from conftest import COMFYUI_PATH
-from support.foreign_workflows import FIXTURES
+from support.foreign_workflows import FIXTURES, numbers
 from support.frontends import front_end_root, require_browser_tools, run_page_script, use_renderer
 from support.server import ComfyServer
 
 from animatediff_lightning.workflow_files import convert as cv
 from animatediff_lightning.workflow_files.workflow_api import to_api
 
-FILES = ["t2v_gen1", "t2v_gen2_lora_context_prompt_travel", "v2v_legacy_acn", "unconvertible"]
+FILES = ["t2v_gen1", "t2v_gen2_lora_context_prompt_travel", "v2v_legacy_acn", "unconvertible", "t2v_gen1_subgraph"]
+SUBGRAPH_FILES = {"t2v_gen1_subgraph": "t2v_gen1"}  # a subgraph file → the same graph without the subgraph
 FRONTEND_ONLY = {"video-preview", "upload"}  # widget values the frontend adds to a prompt that are no input
 FRONTEND = os.environ.get("ADL_CONVERT_FRONTEND", "host")
 RENDERER = os.environ.get("ADL_CONVERT_RENDERER", "canvas")
@@ -52,12 +53,29 @@ def opened(run, name):
     return result
 
 
+def canonical(prompt: dict) -> list:
+    """An API prompt without its ids: per node (class type, widget inputs, each linked input as its source's
+    canonical form and slot); the frontend numbers expanded subgraph nodes "12:5", the converter does not."""
+    memo = {}
+
+    def of(key):
+        if key not in memo:
+            node = prompt[key]
+            values = {k: v for k, v in node["inputs"].items() if not isinstance(v, list) and k not in FRONTEND_ONLY}
+            memo[key] = None  # no cycles in a prompt; this only guards the recursion
+            memo[key] = (node["class_type"], json.dumps(numbers(values), sort_keys=True),
+                         tuple(sorted((k, of(str(v[0])), v[1]) for k, v in node["inputs"].items() if isinstance(v, list))))
+        return memo[key]
+    return sorted(map(of, prompt), key=repr)
+
+
 @pytest.mark.parametrize("name", FILES)
 def test_offer_then_converted_tab(run, name):
     result = opened(run, name)
     original = json.loads((FIXTURES / f"{name}.json").read_text())
     converted, report = cv.convert(original)
-    convertible = sorted({n["type"] for n in original["nodes"]} & set(cv.known_types()))
+    inner = [n for sg in original.get("definitions", {}).get("subgraphs", []) for n in sg["nodes"]]
+    convertible = sorted({n["type"] for n in original["nodes"] + inner} & set(cv.known_types()))
     assert result["before"]["missing"] and set(convertible) <= set(result["before"]["missing"])
     assert all(t in result["offerText"] for t in convertible), result["offerText"]
     # the new tab holds the converted graph; the original tab is still open, unchanged
@@ -71,6 +89,13 @@ def test_offer_then_converted_tab(run, name):
         assert "Left as they were (marked red)" in result["reportText"]
         return
     assert result["after"]["missing"] == [], result["after"]["missing"]
+    if name in SUBGRAPH_FILES:
+        # the frontend expands the subgraph when it queues: what it sends is the unpacked graph converted
+        assert result["after"]["innerTypes"] == sorted(
+            n["type"] for sg in converted["definitions"]["subgraphs"] for n in sg["nodes"])
+        unpacked, _ = cv.convert(json.loads((FIXTURES / f"{SUBGRAPH_FILES[name]}.json").read_text()))
+        assert canonical(result["after"]["prompt"]) == canonical(to_api(unpacked, run["object_info"]))
+        return
     prompt = {k: {"class_type": v["class_type"], "inputs": {i: x for i, x in v["inputs"].items()
                                                             if i not in FRONTEND_ONLY}}
               for k, v in result["after"]["prompt"].items()}

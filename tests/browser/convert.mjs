@@ -24,14 +24,20 @@ const state = () => page.evaluate(async () => {
   const { app, LiteGraph } = window;
   const nodes = app.graph.nodes ?? app.graph._nodes ?? [];
   const types = nodes.map((n) => n.type).sort();
-  const missing = [...new Set(types.filter((t) => !(t in LiteGraph.registered_node_types)))].sort();
+  // nodes inside subgraph definitions; a subgraph's instance node has the subgraph's id as its type
+  const subgraphs = [...(app.graph.subgraphs?.values?.() ?? [])];
+  const inner = subgraphs.flatMap((sg) => sg.nodes ?? []);
+  const innerTypes = inner.map((n) => n.type).sort();
+  const isSubgraph = new Set(subgraphs.map((sg) => sg.id));
+  const missing = [...new Set([...types, ...innerTypes].filter((t) => !(t in LiteGraph.registered_node_types)
+                                                                   && !isSubgraph.has(t)))].sort();
   let prompt = null;
   if (!missing.length) prompt = (await app.graphToPrompt()).output;
   const store = app.extensionManager?.workflow;
   const tabs = (store?.openWorkflows ?? []).map((w) => w.filename ?? w.path ?? String(w));
   const active = store?.activeWorkflow?.filename ?? null;
-  const marked = nodes.filter((n) => n.properties?.adl_convert).map((n) => n.id).sort((a, b) => a - b);
-  return { types, missing, prompt, tabs, active, marked };
+  const marked = [...nodes, ...inner].filter((n) => n.properties?.adl_convert).map((n) => n.id).sort((a, b) => a - b);
+  return { types, innerTypes, missing, prompt, tabs, active, marked };
 });
 
 for (const [name, file] of Object.entries(spec.files)) {

@@ -2,7 +2,8 @@
 save them (UI format, frontend 0.4 serialisation), for the converter's tests. Written by this project from the
 public node names and widget orders; no file of those packs is copied.
 
-``python tests/support/foreign_workflows.py`` rewrites tests/fixtures/foreign_workflows/*.json from here.
+``python tests/support/foreign_workflows.py`` rewrites tests/fixtures/foreign_workflows/*.json from here, except
+t2v_gen1_subgraph.json: the real frontend made that one from t2v_gen1 (tests/browser/subgraph_fixture.mjs).
 """
 from __future__ import annotations
 
@@ -249,6 +250,17 @@ def unconvertible() -> dict:
 
 FIXTURE_BUILDERS = {"t2v_gen1": t2v_gen1, "t2v_gen2_lora_context_prompt_travel": t2v_gen2_lora_context_prompt_travel,
                     "v2v_legacy_acn": v2v_legacy_acn, "unconvertible": unconvertible}
+
+
+def numbers(value):
+    """1.0 and 1 alike, for comparing graphs (the frontend writes whole floats as integers)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [numbers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: numbers(v) for k, v in value.items()}
+    return value
 
 
 def write_fixtures():

@@ -30,6 +30,7 @@ from .graph import (
     read_graph,
 )
 from .plan import Converter, Emitted, Plan
+from .subgraphs import WorkflowIds, as_workflow, definitions, name_of, put_back
 from .table import MAPPING_PATH, absent_types, known_types, mapping
 from .values import TRANSFORMS, Refuse, recognise, translate, translate_value
 from .write import (
@@ -67,9 +68,40 @@ def has_foreign_nodes(workflow) -> bool:
 
 
 def convert(workflow) -> tuple[dict, dict]:
-    """(converted workflow in the input's format, report). Raises ConvertError for input it cannot read."""
+    """(converted workflow in the input's format, report). Raises ConvertError for input it cannot read.
+    A UI workflow's subgraph definitions are converted too, each as a graph of its own (``subgraphs``)."""
     nodes, ui = read_graph(workflow)
-    conv = Converter(nodes)
+    if not ui:
+        return _convert_graph(workflow, nodes, False)
+    ids = WorkflowIds(workflow)
+    converted, report = _convert_graph(dict(workflow, last_node_id=ids.node, last_link_id=ids.link), nodes, True,
+                                       first_id=ids.node + 1)
+    ids.took(converted)
+    if subgraphs := definitions(workflow):
+        written = []
+        for sg in subgraphs:
+            inner = as_workflow(sg, ids)
+            try:
+                inner_nodes, _ui = read_graph(inner)
+            except ConvertError as e:
+                raise ConvertError(f"subgraph {name_of(sg)!r}: {e}") from None
+            inner_converted, inner_report = _convert_graph(inner, inner_nodes, True, first_id=ids.node + 1)
+            ids.took(inner_converted)
+            written.append(put_back(sg, inner_converted))
+            for key in ("converted", "kept"):
+                report[key] += [dict(entry, subgraph=name_of(sg)) for entry in inner_report[key]]
+            report["notes"] += [f"in subgraph {name_of(sg)}: {n}" for n in inner_report["notes"]]
+        converted["definitions"] = dict(converted["definitions"], subgraphs=written)
+        converted["last_node_id"], converted["last_link_id"] = ids.node, ids.link
+        if isinstance(converted.get("state"), dict):
+            converted["state"].update(lastNodeId=ids.node, lastLinkId=ids.link)
+        report["summary"] = summary(report)
+    return converted, report
+
+
+def _convert_graph(workflow, nodes: dict, ui: bool, first_id: int = 0) -> tuple[dict, dict]:
+    """One graph (the root, or a subgraph definition made closed by ``subgraphs.as_workflow``)."""
+    conv = Converter(nodes, first_id)
     conv.run()
     converted = write_ui(workflow, conv) if ui else write_api(workflow, conv)
     absent = absent_types()
@@ -103,14 +135,6 @@ def convert(workflow) -> tuple[dict, dict]:
             if raw["id"] in marked and "adl_convert" not in raw.get("properties", {}):
                 raw.setdefault("properties", {})["adl_convert"] = f"not converted: {marked[raw['id']]}"
                 raw["color"], raw["bgcolor"] = MARK_COLOR, MARK_BGCOLOR
-        subgraphs = (workflow.get("definitions") or {}).get("subgraphs") or []
-        for sg in subgraphs:
-            for raw in sg.get("nodes", []) if isinstance(sg, dict) else []:
-                if isinstance(raw, dict) and (raw.get("type") in table or raw.get("type") in absent):
-                    report["kept"].append({"id": raw.get("id"), "type": raw.get("type"),
-                                           "pack": (table.get(raw["type"]) or {}).get("pack") or absent[raw["type"]][0],
-                                           "reason": f"inside subgraph {sg.get('name') or sg.get('id')}: unpack the "
-                                                     "subgraph in the editor, save, and convert again"})
     report["notes"] = notes_for_samplers(nodes, conv.plans)
     report["summary"] = summary(report)
     return converted, report
@@ -130,12 +154,16 @@ def format_report(report: dict) -> str:
     lines = [report["summary"]]
     for c in report["converted"]:
         extra = f" with {', '.join(c['with'])}" if c["with"] else ""
-        lines.append(f"  converted node {c['id']} {c['type']} [{c['version']}]{extra} → {', '.join(c['to'])}")
+        lines.append(f"  converted node {c['id']}{_where(c)} {c['type']} [{c['version']}]{extra} → {', '.join(c['to'])}")
         lines += [f"      note: {n}" for n in c["notes"]]
     for k in report["kept"]:
-        lines.append(f"  kept node {k['id']} {k['type']} ({k['pack']}): {k['reason']}")
+        lines.append(f"  kept node {k['id']}{_where(k)} {k['type']} ({k['pack']}): {k['reason']}")
     lines += [f"  note: {n}" for n in report["notes"]]
     return "\n".join(lines)
+
+
+def _where(entry: dict) -> str:
+    return f" (in subgraph {entry['subgraph']})" if entry.get("subgraph") else ""
 
 
 def convert_text(text: str | bytes) -> tuple[dict, dict]:
@@ -214,7 +242,9 @@ def support_markdown() -> str:
              "all converted, 3: some nodes left as they were, marked red; 2: unreadable, nothing written), or "
              "`python path/to/pack render IN.json --out DIR`, which converts first. "
              "KSampler nodes stay core KSampler (euler with sgm_uniform or simple gives Lightning's timesteps); the "
-             "report says where their settings differ from what the module was distilled for.", "",
+             "report says where their settings differ from what the module was distilled for. "
+             "Nodes inside subgraphs are converted where they are: the subgraph stays a subgraph, its inputs and "
+             "outputs keep their names and links, and the report names the subgraph of each node.", "",
              "## Converted", "", "| node type | pack | becomes | widget layouts recognised |", "|---|---|---|---|"]
     for t, e in m["nodes"].items():
         target = e.get("target") or kinds[e["kind"]]

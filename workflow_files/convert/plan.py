@@ -41,14 +41,14 @@ class Plan:
 
 
 class Converter:
-    def __init__(self, nodes: dict):
+    def __init__(self, nodes: dict, first_id: int = 0):
         self.nodes = nodes
         self.table = mapping()["nodes"]
         self.consumers = {}
         for node in nodes.values():
             for name, (src, slot) in node.links.items():
                 self.consumers.setdefault((src, slot), []).append((node.id, name))
-        self.next_id = max(nodes, default=0) + 1
+        self.next_id = max(max(nodes, default=0) + 1, first_id)  # first_id: ids below it are used elsewhere
         self.plans: dict[int, Plan] = {}
         self.refused: dict[int, str] = {}
 
