@@ -1,6 +1,6 @@
 """The animated preview while a video samples, against a real ComfyUI server with the random real-shape test
 models: in a real browser (tests/browser/preview.mjs; Debian's chromium through playwright-core) in the host's
-frontend and the newest, each with the classic canvas and with Vue nodes — the frames change from step to step
+frontend, the one ComfyUI 0.38 pins and the newest, each with the classic canvas and with Vue nodes — the frames change from step to step
 and differ within a step, the node shows them looping, a stopped run leaves nothing, the workflow and the prompt
 stay the same; with ``--preview-method none`` not one adl.preview message is sent. Over HTTP: a client that
 connects mid-run gets the latest preview (GET /adl/preview), core KSampler on the patched model included.
@@ -16,8 +16,8 @@ import pytest
 import websocket
 
 from conftest import COMFYUI_PATH, ROOT
-from support.frontends import (HOST, NEWEST, RENDERERS, front_end_root, require_browser_tools, run_page_script,
-                               use_renderer, version_of)
+from support.frontends import (HOST, NEWEST, RENDERERS, UPSTREAM_PIN, front_end_root, require_browser_tools,
+                               run_page_script, use_renderer, version_of)
 from support.server import ComfyServer, example_workflow_models
 
 T2V = ROOT / "workflows" / "text_to_video_lightning_4step.json"
@@ -26,7 +26,7 @@ STEPS, INTERRUPT_STEPS, FRAMES = 3, 8, 8
 SAMPLER_ID = "11"  # Sample Lightning in the text-to-video workflow
 # what the frontend itself adds to a prompt after a run (Save Video's preview; see tests/test_browser.py)
 FRONTEND_ONLY = {"13.video-preview"}
-SERVERS = [(HOST, "latent2rgb"), (HOST, "none"), (NEWEST, "latent2rgb")]
+SERVERS = [(HOST, "latent2rgb"), (HOST, "none"), (UPSTREAM_PIN, "latent2rgb"), (NEWEST, "latent2rgb")]
 
 
 def t2v_models(base: Path) -> dict[str, list[Path]]:
