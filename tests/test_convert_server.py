@@ -223,11 +223,13 @@ def test_convert_route(server):
     types = server.get("/adl/convert/types")
     assert types["convert"]["ADE_AnimateDiffLoaderGen1"] == "AnimateDiff-Evolved"
     assert types["absent"]["ADE_AnimateDiffSettings"][0] == "AnimateDiff-Evolved"
-    for name in ("v2v_legacy_acn", "unconvertible"):
+    for name in ("v2v_legacy_acn", "unconvertible", "t2v_gen1_subgraph"):
         status, body = server.post("/adl/convert", {"workflow": load(name)})
         assert status == 200
         assert [body["workflow"], body["report"]] == json.loads(json.dumps(cv.convert(load(name))))
     before = sorted(p for p in server.base_dir.rglob("*") if "user" not in p.parts)
+    broken_subgraph = load("t2v_gen1_subgraph")
+    broken_subgraph["definitions"]["subgraphs"][0]["links"].append([99, 1])
     cases = [
         (b"{not json", "application/json", 400, "not JSON"),
         (b'{"workflow": "x"}', "application/json", 400, 'send {"workflow"'),
@@ -235,6 +237,7 @@ def test_convert_route(server):
         (json.dumps({"workflow": {"1": {"class_type": "A", "inputs": {"x": ["1", 0]}}}}).encode(),
          "application/json", 400, "cycle"),
         (b'{"workflow": {}}', "text/plain", 415, "application/json"),
+        (json.dumps({"workflow": broken_subgraph}).encode(), "application/json", 400, "subgraph 'Animate': a link"),
         (b'{"workflow": {"nodes": [' + b'{"id": 1, "type": "Note"},' * 400_000 + b'{"id": 2}], "links": []}}',
          "application/json", 413, "larger than"),
     ]

@@ -149,6 +149,11 @@ def test_a_kept_node_inside_a_subgraph_is_marked_there():
     (lambda wf: wf["definitions"]["subgraphs"][0].__setitem__("nodes", 3), "subgraph 'Animate': 'nodes' must be a list"),
     (lambda wf: wf["definitions"]["subgraphs"][0]["nodes"][0]["inputs"][0].__setitem__("link", 9999),
      "subgraph 'Animate': node"),
+    (lambda wf: wf.__setitem__("definitions", [1]), "'definitions' must be an object"),
+    (lambda wf: wf["definitions"]["subgraphs"][0]["inputs"].append("model"), "each of its inputs must be an object"),
+    (lambda wf: wf["definitions"]["subgraphs"][0]["links"].append([99, 1]), "subgraph 'Animate': a link is neither"),
+    (lambda wf: wf["definitions"]["subgraphs"][0]["links"].append({"id": 99, "origin_id": 5}),
+     "subgraph 'Animate': a link is neither"),
 ])
 def test_a_broken_subgraph_is_a_clear_error(damage, message):
     wf = load()

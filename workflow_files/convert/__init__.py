@@ -73,11 +73,12 @@ def convert(workflow) -> tuple[dict, dict]:
     nodes, ui = read_graph(workflow)
     if not ui:
         return _convert_graph(workflow, nodes, False)
-    ids = WorkflowIds(workflow)
+    subgraphs = definitions(workflow)
+    ids = WorkflowIds(workflow, subgraphs)
     converted, report = _convert_graph(dict(workflow, last_node_id=ids.node, last_link_id=ids.link), nodes, True,
                                        first_id=ids.node + 1)
     ids.took(converted)
-    if subgraphs := definitions(workflow):
+    if subgraphs:
         written = []
         for sg in subgraphs:
             inner = as_workflow(sg, ids)

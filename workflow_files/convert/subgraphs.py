@@ -21,14 +21,26 @@ STAND_IN = "__adl_subgraph_boundary__"
 
 
 def definitions(workflow: dict) -> list:
-    """The subgraph definitions of a UI workflow ([] when it has none); ConvertError when they are malformed."""
-    subgraphs = (workflow.get("definitions") or {}).get("subgraphs") or []
+    """The subgraph definitions of a UI workflow ([] when it has none); ConvertError naming the subgraph and the
+    field when one is malformed (checked before anything reads it)."""
+    defs = workflow.get("definitions") or {}
+    if not isinstance(defs, dict):
+        raise ConvertError("'definitions' must be an object (it holds the workflow's subgraphs)")
+    subgraphs = defs.get("subgraphs") or []
     if not isinstance(subgraphs, list) or not all(isinstance(sg, dict) for sg in subgraphs):
         raise ConvertError("definitions.subgraphs must be a list of subgraph objects")
     for sg in subgraphs:
         for key in ("nodes", "links", "inputs", "outputs"):
             if not isinstance(sg.get(key) or [], list):
                 raise ConvertError(f"subgraph {name_of(sg)!r}: {key!r} must be a list")
+        for key in ("inputs", "outputs"):
+            if not all(isinstance(slot, dict) for slot in sg.get(key) or []):
+                raise ConvertError(f"subgraph {name_of(sg)!r}: each of its {key} must be an object")
+        for link in sg.get("links") or []:
+            ends = _ends(link)
+            if len(ends) != 4 or not all(isinstance(end, int) and not isinstance(end, bool) for end in ends):
+                raise ConvertError(f"subgraph {name_of(sg)!r}: a link is neither [id, from, slot, to, slot, type] "
+                                   f"nor an object with origin_id/origin_slot/target_id/target_slot: {str(link)[:80]}")
     return subgraphs
 
 
@@ -40,9 +52,9 @@ class WorkflowIds:
     """The highest node and link ids anywhere in a UI workflow (root graph, every subgraph, the saved counters);
     new ids are drawn above them, so no two nodes or links of the file share an id."""
 
-    def __init__(self, workflow: dict):
+    def __init__(self, workflow: dict, subgraphs: list):
         node_ids, link_ids = [0], [0]
-        for graph in [workflow, *definitions(workflow)]:
+        for graph in [workflow, *subgraphs]:
             node_ids += [n["id"] for n in graph.get("nodes") or [] if isinstance(n, dict) and isinstance(n.get("id"), int)]
             link_ids += [_link_id(link) for link in graph.get("links") or []]
             for key, ids in (("lastNodeId", node_ids), ("lastLinkId", link_ids)):
@@ -66,7 +78,7 @@ def _link_id(link):
 def _ends(link) -> tuple:
     if isinstance(link, dict):
         return link.get("origin_id"), link.get("origin_slot"), link.get("target_id"), link.get("target_slot")
-    return tuple(link[1:5])
+    return tuple(link[1:5]) if isinstance(link, list) else ()
 
 
 def as_workflow(sg: dict, ids: WorkflowIds) -> dict:
