@@ -5,10 +5,17 @@ ControlNet / T2I-Adapter hints and the unsliced per-frame conditioning. ``Lightn
 core's schedules, fuse methods and callbacks and makes everything per frame the window's own: conds whose
 batch is the frame count (prompt travel), masks, and control hints (frame i's hint reaches frame i in
 whichever window it falls). The motion module sees each window as a video of its own, positions from 0.
+
+Newer core (comfy/context_windows.py@783545f6, 0.33) prepends a "causal anchor" frame (the frame before the
+window) to every window that does not start at 0 when ``causal_window_fix`` is on, its default and the
+default of core's Context Windows node. That is made for causal-VAE video models; for a motion module it adds a
+17th frame to temporal attention and shifts every position, so a window no longer equals that window rendered
+alone. Our handler never uses it, also when it takes over a core handler.
 """
 from __future__ import annotations
 
 import copy
+import logging
 
 import torch
 import comfy.context_windows as cw
@@ -29,6 +36,7 @@ class LightningContextHandler(cw.IndexListContextHandler):
     def __init__(self, *args, noise_type: str = "per-frame", **kwargs):
         super().__init__(*args, **kwargs)
         self.noise_type = noise_type
+        self.causal_window_fix = False  # windows are videos of their own (module docstring)
 
     @classmethod
     def from_core(cls, handler: cw.IndexListContextHandler) -> "LightningContextHandler":
@@ -38,6 +46,10 @@ class LightningContextHandler(cw.IndexListContextHandler):
         ours = cls.__new__(cls)
         ours.__dict__.update(vars(handler))
         ours.noise_type = "per-frame"
+        if getattr(handler, "causal_window_fix", False):
+            logging.info("[AnimateDiff-Lightning] context windows: causal_window_fix is for causal video models; "
+                         "the motion module sees each window without an anchor frame.")
+        ours.causal_window_fix = False
         return ours
 
     def set_step(self, timestep, model_options):

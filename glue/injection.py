@@ -91,10 +91,18 @@ class MotionModuleSlot(nn.Module):
             raise MotionModuleError(
                 f"the latent batch ({x.shape[0]}) does not split into {videos} videos; the motion module "
                 "treats the latent batch as the frames of one video.")
+        frames = x.shape[0] // videos
+        window = transformer_options.get("context_window")
+        if window is not None and frames != len(getattr(window, "index_list", ())):
+            raise MotionModuleError(  # a host that pads windows (e.g. a causal anchor frame) shifts every position
+                f"ComfyUI handed the motion module {frames} frames for a context window of "
+                f"{len(window.index_list)} ({window.index_list[0]}..{window.index_list[-1]}); this ComfyUI adds "
+                "frames to context windows in a way this pack does not know. Please report it with your ComfyUI "
+                "version.")
         dtype = self.compute_dtype or x.dtype
         # A UNet computing in another dtype than the module (a per-model dtype override): run the module in
         # its own and hand back the UNet's; a no-op in the usual case where both follow ComfyUI's policy.
-        out = self.motion_module(x.to(dtype), x.shape[0] // videos, self.scale, attention=temporal_attention(x))
+        out = self.motion_module(x.to(dtype), frames, self.scale, attention=temporal_attention(x))
         return out.to(x.dtype)
 
     def extra_repr(self) -> str:

@@ -95,15 +95,23 @@ def windowed_predictions(setup, handler):
     return captured
 
 
-@pytest.mark.parametrize("core_handler", ["ours", "core", "upstream core"],
-                         ids=["ours", "core ContextWindowsManual", "on a core that slices per-frame conds itself"])
+@pytest.mark.parametrize("core_handler", ["ours", "core", "upstream core", "upstream core node"],
+                         ids=["ours", "core ContextWindowsManual", "on a core that slices per-frame conds itself",
+                              "upstream core node with causal_window_fix on"])
 def test_each_window_equals_that_window_alone(setup, core_handler):
     handler = make_handler(16, 4, "static", "pyramid", False, "per-frame")
     if core_handler == "core":  # what the core node puts on a model; our motion module swaps in its own handler
         handler = cw.IndexListContextHandler(handler.context_schedule, handler.fuse_method, 16, 4)
-    elif core_handler == "upstream core":  # newer core slices per-frame conds: ours must not slice them twice
-        combined = type("OnUpstreamCore", (LightningContextHandler, context_handler_class()), {})
-        handler = combined(handler.context_schedule, handler.fuse_method, 16, 4)
+    elif core_handler.startswith("upstream core"):
+        # newer core slices per-frame conds (ours must not slice them twice) and, by default, puts an anchor
+        # frame before every window not starting at 0 (ours must not let it reach the motion module)
+        upstream = context_handler_class()
+        combined = type("OnUpstreamCore", (LightningContextHandler, upstream), {})
+        if core_handler == "upstream core":
+            handler = combined(handler.context_schedule, handler.fuse_method, 16, 4)
+        else:  # what 0.33's Context Windows (Manual) node makes, taken over as the motion module's samplings do
+            handler = combined.from_core(upstream(handler.context_schedule, handler.fuse_method, 16, 4,
+                                                  causal_window_fix=True))
     captured = windowed_predictions(setup, handler)
     assert [idx for idx, _ in captured] == [list(range(0, 16)), list(range(12, 28)), list(range(24, 40))]
     for idx, prediction in captured:
@@ -112,6 +120,16 @@ def test_each_window_equals_that_window_alone(setup, core_handler):
         alone = setup["model"].model.process_latent_in(alone)  # sample_custom returns latent_format.process_out(x0)
         error = float((prediction - alone).norm() / alone.norm())
         assert error < 1e-5, f"window {idx[0]}..{idx[-1]}: {error}"
+
+
+def test_an_anchor_frame_reaching_the_motion_module_is_a_clear_error(setup):
+    """A core that pads windows (0.33's causal_window_fix, on a handler the pack did not take over) would move
+    every position of the motion module: the run stops with a message instead of giving other frames."""
+    template = make_handler(16, 4, "static", "pyramid", False, "per-frame")
+    handler = context_handler_class()(template.context_schedule, template.fuse_method, 16, 4,
+                                      causal_window_fix=True)
+    with pytest.raises(MotionModuleError, match=r"17 frames for a context window of 16 \(12\.\.27\)"):
+        windowed_predictions(setup, handler)
 
 
 def test_one_window_covering_all_frames_equals_no_windows(setup):
