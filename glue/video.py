@@ -7,6 +7,7 @@ temporary name and renamed into place once the encoder has finished, so a failur
 """
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -122,17 +123,24 @@ def load_video(video: str, path: str, options: LoadOptions, video_input=None) ->
 
 
 def _has_frame_edits(video_input) -> bool:
-    """Whether a core VIDEO carries a trim, crop or rotation that only ``get_components()`` applies (newer
-    ComfyUI: ``VideoFromFile(file, start_time=…, duration=…, crop=…)``; its ``get_stream_source()`` is
-    still the untrimmed file). A VIDEO that cannot say is treated as edited: its frames come from
-    ``get_components()``, which is always right, only slower."""
+    """Whether a core VIDEO carries a trim, crop or rotation that only ``get_components()`` applies; its
+    ``get_stream_source()`` is still the untrimmed file. Newer ComfyUI says so with ``has_pending_frame_edits()``
+    (``VideoFromFile(file, start_time=…, duration=…, crop=…)``); 0.33 has trims only, read from
+    ``get_active_trim_window()`` (core's Video Slice node makes them); 0.3.75 has neither. A VIDEO that cannot
+    say is treated as edited: its frames come from ``get_components()``, which is always right, only slower."""
     pending = getattr(video_input, "has_pending_frame_edits", None)
-    if pending is None:  # ComfyUI before trims existed (0.3.75): a VideoFromFile is the whole file
-        return False
+    trim_window = getattr(video_input, "get_active_trim_window", None)
     try:
-        return bool(pending())
+        if pending is not None:
+            return bool(pending())
+        if trim_window is not None:
+            start_time, duration = trim_window()
+            return bool(start_time or duration)
     except Exception:  # noqa: BLE001 — an implementation that cannot tell: take the safe path
         return True
+    # Before trims existed (0.3.75) a VideoFromFile is the whole file; one that takes a trim but does not
+    # say whether it has one cannot tell.
+    return "start_time" in inspect.signature(type(video_input).__init__).parameters
 
 
 def _load_core_video(video_input, options: LoadOptions, progress) -> LoadedClip:
