@@ -101,7 +101,8 @@ SURFACE: tuple[Internal, ...] = (
     Internal(f"{API}.InputImpl.VideoFromFile.get_components", "a VIDEO with pending trim/crop gives its frames",
              (LOAD_VIDEO,)),
     Internal(f"{API}.InputImpl.VideoFromFile.get_stream_source", "an unedited VIDEO file is decoded as a stream "
-             "(one with pending trim/crop, newer ComfyUI's has_pending_frame_edits(), goes through get_components)",
+             "(one with pending trim/crop goes through get_components: has_pending_frame_edits() in newer "
+             "ComfyUI, get_active_trim_window() in 0.33, neither in 0.3.75; read with getattr, so not listed)",
              (LOAD_VIDEO,)),
     Internal(f"{API}.Types.VideoComponents", "Load Video's VIDEO output", (LOAD_VIDEO,),
              kwargs=("images", "audio", "frame_rate")),
@@ -194,6 +195,10 @@ SURFACE: tuple[Internal, ...] = (
     Internal("comfy.context_windows.IndexListContextHandler.get_resized_cond", "overridden: per-frame conds and "
              "ControlNet hints follow their window", (CONTEXT, APPLY),
              overrides=("cond_in", "x_in", "window", "device")),
+    Internal("comfy.context_windows.IndexListContextHandler.evaluate_context_windows", "the window each forward "
+             "belongs to (the motion module checks it gets exactly the window's frames; 0.33 can add an anchor "
+             "frame, causal_window_fix, which our handler switches off)", (CONTEXT, APPLY),
+             source=('["context_window"] = window',)),
     Internal("comfy.context_windows.IndexListContextWindow.get_tensor", "slices per-frame conds", (CONTEXT, APPLY),
              args=2, kwargs=("dim",)),
     Internal("comfy.context_windows.create_prepare_sampling_wrapper", "memory estimate per window", (CONTEXT,),
@@ -240,7 +245,10 @@ SURFACE: tuple[Internal, ...] = (
     Internal("comfy.samplers.CFGGuider.outer_sample", "the guider's model_patcher (load device, latent format) "
              "and the callback(step, x0, x, total_steps) it hands the sampler", RUNS, args=8,
              source=("self.model_patcher",)),
-    Internal("server.PromptServer.instance", "preview events go to the running server", ()),
+    # ``PromptServer.instance`` exists only once a server is built (``server`` can be imported without one: 0.33's
+    # comfy_extras/nodes_images.py does): the source text of ``PromptServer`` checks it, not the attribute.
+    Internal("server.PromptServer", "preview events go to the running server (PromptServer.instance)", (),
+             source=("PromptServer.instance = self",)),
     Internal("server.PromptServer.send_sync", "adl.preview events to the client that queued the prompt", (),
              args=3),
 )
@@ -311,7 +319,7 @@ def _call_problem(internal: Internal, obj) -> str | None:
 
 def check_one(internal: Internal) -> Problem | None:
     if internal.symbol.startswith("server.") and "server" not in sys.modules:
-        return None  # ComfyUI's server module is only importable inside a running server: checked there
+        return None  # ComfyUI's server module is not imported outside a server (on 0.3.75): checked there
     try:
         obj = resolve(internal.symbol)
     except (ImportError, AttributeError):

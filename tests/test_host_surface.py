@@ -104,6 +104,15 @@ def test_every_node_names_its_dependencies_with_real_ids():
     assert all(i.why for i in hs.SURFACE)
 
 
+def test_server_entries_hold_without_a_running_server():
+    """``server`` can be imported with no server built (0.33's comfy_extras/nodes_images.py imports it, so it is
+    in sys.modules in-process): every server entry names what the module defines, never what a running server
+    sets (``PromptServer.instance`` is checked through PromptServer's source)."""
+    entries = [i for i in hs.SURFACE if i.symbol.startswith("server.")]
+    assert entries and not any(i.symbol.endswith(".instance") for i in entries)
+    assert any("PromptServer.instance = self" in i.source for i in entries)
+
+
 # ---- what happens when upstream changes: emulated on this host ------------------------------------------
 
 @pytest.fixture
