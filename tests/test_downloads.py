@@ -172,32 +172,41 @@ def test_no_network_and_hub_refusing(hub, tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == []
 
 
-def test_node_progress_in_bytes_and_interrupt(hub, tmp_path, monkeypatch):
+@pytest.mark.parametrize("bar", ["host", "upstream"], ids=["host ProgressBar", "throttled ProgressBar (0.33)"])
+def test_node_progress_in_bytes_and_interrupt(hub, tmp_path, monkeypatch, bar):
+    """The node's bar counts bytes and ComfyUI's Cancel stops the download whenever it comes, whether or not the
+    host hands that chunk's progress to the UI (0.33 throttles the hook: at most every 100 ms / 0.5 %)."""
     from animatediff_lightning.nodes.download import DownloadModels
+    from support.upstream import throttled_progress_bar_class
 
+    if bar == "upstream":
+        monkeypatch.setattr(comfy.utils, "ProgressBar", throttled_progress_bar_class())
     monkeypatch.setattr(constants, "DOWNLOAD_CHUNK_SIZE", 256 * 1024)
     monkeypatch.setitem(folder_paths.folder_names_and_paths, "animatediff_models",
                         ([str(tmp_path)], set(folder_paths.supported_pt_extensions)))
     data = content(6)
-    hub.add(LIGHTNING, FILE_4, data)
-    updates, cancel = [], [True]
+    cancel = [True]
 
-    def hook(value, total, preview, node_id=None):
-        updates.append((value, total))
-        if cancel and value >= 1024 * 1024:
+    def press_cancel(sent: int):  # the artist's Cancel, once, while the file is a third of the way through
+        if cancel and sent >= 1024 * 1024:
             cancel.clear()
-            comfy.model_management.interrupt_current_processing(True)  # the UI's Cancel, once
+            comfy.model_management.interrupt_current_processing(True)
 
-    monkeypatch.setattr(comfy.utils, "PROGRESS_BAR_HOOK", hook)
+    # a link slow enough (20 ms per 64 KiB) that the Hub is never far ahead of what the node has read
+    hub.add(LIGHTNING, FILE_4, data, after_chunk=press_cancel, seconds_per_chunk=0.02)
+    updates = []
+    monkeypatch.setattr(comfy.utils, "PROGRESS_BAR_HOOK", lambda value, total, preview, node_id=None:
+                        updates.append((value, total)))
     state = DownloadModels.fingerprint_inputs(file="lightning_4step")
     with pytest.raises(comfy.model_management.InterruptProcessingException):
         DownloadModels.execute(file="lightning_4step")
     assert listed(tmp_path) == []
+    assert not cancel and updates and updates[-1][0] < SIZE
     comfy.model_management.interrupt_current_processing(False)
     updates.clear()
     output = DownloadModels.execute(file="lightning_4step")
     assert (tmp_path / FILE_4).read_bytes() == data and output.result[0] == str(tmp_path / FILE_4)
-    assert updates[0][0] >= 1024 * 1024 and updates[-1] == (SIZE, SIZE)
+    assert updates[0][0] >= 512 * 1024 and updates[-1] == (SIZE, SIZE)  # resumed, then to the last byte
     assert all(total == SIZE for _, total in updates)
     assert DownloadModels.fingerprint_inputs(file="lightning_4step") != state
 

@@ -7,6 +7,7 @@ connects mid-run gets the latest preview (GET /adl/preview), core KSampler on th
 
 One server at a time (module-scoped, parametrized): small runs, 64x64 px, 8 frames, 3 steps."""
 import copy
+import itertools
 import json
 import threading
 import time
@@ -19,6 +20,7 @@ from conftest import COMFYUI_PATH, ROOT
 from support.frontends import (HOST, NEWEST, RENDERERS, UPSTREAM_PIN, front_end_root, require_browser_tools,
                                run_page_script, use_renderer, version_of)
 from support.server import ComfyServer, example_workflow_models
+from support.upstream import keeping_cache_args
 
 T2V = ROOT / "workflows" / "text_to_video_lightning_4step.json"
 T2V_API = ROOT / "workflows" / "api" / "text_to_video_lightning_4step.json"
@@ -27,6 +29,10 @@ SAMPLER_ID = "11"  # Sample Lightning in the text-to-video workflow
 # what the frontend itself adds to a prompt after a run (Save Video's preview; see tests/test_browser.py)
 FRONTEND_ONLY = {"13.video-preview"}
 SERVERS = [(HOST, "latent2rgb"), (HOST, "none"), (UPSTREAM_PIN, "latent2rgb"), (NEWEST, "latent2rgb")]
+# A new seed for every page run: each run must sample (and preview). ComfyUI may keep the outputs of earlier
+# prompts (0.33's RAM-pressure cache keeps them all, emulated on 0.3.75 with keeping_cache_args), so a
+# repeated prompt would be answered from its cache.
+SEEDS = itertools.count(1)
 
 
 def t2v_models(base: Path) -> dict[str, list[Path]]:
@@ -49,7 +55,7 @@ def server(request, tmp_path_factory):
     frontend, method = request.param
     base = tmp_path_factory.mktemp(f"comfy_preview_{version_of(frontend)}_{method}")
     srv = ComfyServer(COMFYUI_PATH, base, t2v_models(base), front_end_root=front_end_root(frontend),
-                      extra_args=["--preview-method", method]).start()
+                      extra_args=["--preview-method", method, *keeping_cache_args()]).start()
     srv.frontend, srv.method = frontend, method
     yield srv
     srv.stop()
@@ -59,7 +65,7 @@ def run_preview_page(server, renderer: str, interrupt: bool) -> dict:
     require_browser_tools()
     use_renderer(server.base_dir, renderer)
     tag = f"preview-{version_of(server.frontend)}-{server.method}-{renderer}"
-    out = run_page_script("preview.mjs", server, {"t2v": str(T2V), "steps": STEPS, "seed": 1,
+    out = run_page_script("preview.mjs", server, {"t2v": str(T2V), "steps": STEPS, "seed": next(SEEDS),
                                                   "interrupt_steps": INTERRUPT_STEPS if interrupt else 0}, tag)
     assert out["frontend"]["vueNodes"] is (renderer == "vue"), out["frontend"]
     return out

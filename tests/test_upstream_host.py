@@ -64,6 +64,25 @@ def test_core_video_with_a_trim_and_crop_gives_exactly_those_frames(tmp_path):
     assert [frame_index(f.numpy()) for f in untouched.images] == list(range(24))
 
 
+@pytest.mark.parametrize("source", ["emulated 783545f6", "host"])
+def test_core_video_trimmed_by_video_slice_gives_exactly_those_frames(tmp_path, source):
+    """0.33's core VIDEO (core's Video Slice node): a pending trim, no has_pending_frame_edits(). Read through
+    get_stream_source() it would be the whole file. On a host with trims, its own VideoFromFile.as_trimmed."""
+    from comfy_api.latest import InputImpl
+    from animatediff_lightning.glue.video import load_video
+    from animatediff_lightning.video.decode import LoadOptions
+    from support.clips import frame_index, make_clip
+    clip = make_clip(tmp_path / "clip.mp4", frames=24, width=64, height=64, fps=12)
+    if source == "host":
+        if not hasattr(InputImpl.VideoFromFile, "as_trimmed"):
+            pytest.skip("this ComfyUI's VIDEO has no trims (0.3.75)")
+        video = InputImpl.VideoFromFile(str(clip)).as_trimmed(0.5, 1.0)
+    else:
+        video = trimmed_video_class("783545f6")(str(clip), start_time=0.5, duration=1.0)
+    result = load_video("", "", LoadOptions(select_every_nth=2), video)
+    assert [frame_index(f.numpy()) for f in result.images] == [6, 8, 10, 12, 14, 16]
+
+
 # ---- context windows ----------------------------------------------------------------------------------
 
 def _sigma_options(sigmas):
@@ -75,30 +94,28 @@ def test_core_handler_conversion_keeps_every_field_even_unknown_ones():
     template = make_handler(16, 4, "uniform", "pyramid", False, "per-frame")
     Upstream = context_handler_class()
     core = Upstream(template.context_schedule, template.fuse_method, 16, 4, 2, True, 0, freenoise=True,
-                    cond_retain_index_list="0", latent_retain_index_list="0,1", causal_window_fix=False)
+                    cond_retain_index_list="0", latent_retain_index_list="0,1", causal_window_fix=True)
     core.callbacks = {"callbacks": {"x": {"k": [print]}}}
     core.some_field_from_2027 = object()
     ours = LightningContextHandler.from_core(core)
     assert isinstance(ours, LightningContextHandler) and ours.noise_type == "per-frame"
     for name, value in vars(core).items():
-        assert getattr(ours, name) is value, name
+        if name != "causal_window_fix":
+            assert getattr(ours, name) is value, name
+    assert ours.causal_window_fix is False  # an anchor frame would shift the motion module's positions
     assert ours.freenoise is True and ours.cond_retain_index_list == [0] and ours.latent_retain_index_list == [0, 1]
 
 
 def test_per_frame_timesteps_and_substeps_do_not_raise():
-    import comfy.context_windows as cw
     from animatediff_lightning.glue.context import make_handler
     sigmas = torch.tensor([14.6, 6.0, 2.5, 0.9, 0.0])
     handler = make_handler(16, 4, "static", "pyramid", False, "per-frame")
-    per_frame = sigmas[1].repeat(16)
-    with pytest.raises(Exception):  # 0.3.75's own lookup compares the whole batch
-        cw.IndexListContextHandler.set_step(handler, per_frame, _sigma_options(sigmas))
-    handler.set_step(per_frame, _sigma_options(sigmas))
-    assert handler._step == 1
-    handler.set_step(torch.full((16,), 4.0), _sigma_options(sigmas))  # a substep between σ1 and σ2
-    assert handler._step == 1
-    handler.set_step(torch.full((16,), 0.5), _sigma_options(sigmas))
-    assert handler._step == 3
+    # per-frame timesteps (one per frame of the window; 0.3.75's own lookup compares the whole batch and
+    # raises), and a sampler's substeps between two sigmas, in the order a sampler visits them: a substep
+    # counts as the step it falls in, on every host (0.33's core keeps the last full step, the same one)
+    for t, step in ((sigmas[1], 1), (4.0, 1), (sigmas[3], 3), (0.5, 3)):
+        handler.set_step(torch.full((16,), float(t)), _sigma_options(sigmas))
+        assert handler._step == step, t
 
 
 def test_with_upstream_core_our_handler_defers_to_it():

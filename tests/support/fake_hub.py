@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Optional
+from typing import Callable, Optional
 from urllib.parse import unquote
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -30,6 +30,7 @@ class HubFile:
     ignore_range: bool = False
     status: Optional[int] = None
     seconds_per_chunk: float = 0.0  # a slow link: a pause after each 64 KiB, so a UI can be seen mid-download
+    after_chunk: Optional[Callable[[int], None]] = None  # called with the bytes sent so far (a Cancel mid-way)
     gets: int = 0
 
 
@@ -106,6 +107,9 @@ class FakeHub:
         try:
             for i in range(start, end, 64 * 1024):
                 handler.wfile.write(view[i:min(i + 64 * 1024, end)])
+                if f.after_chunk:
+                    handler.wfile.flush()
+                    f.after_chunk(min(i + 64 * 1024, end))
                 if f.seconds_per_chunk:
                     handler.wfile.flush()
                     time.sleep(f.seconds_per_chunk)
