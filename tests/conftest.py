@@ -7,6 +7,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 COMFYUI_PATH = Path(os.environ.get("COMFYUI_PATH", ROOT / ".host" / "ComfyUI")).resolve()
 CACHE = Path(os.environ.get("ADL_TEST_CACHE", ROOT / ".cache" / "test-models"))
+# The project's shared reference data sits beside the checkout (../shared/reference), wherever it is cloned.
+REFERENCE_DIR = Path(os.environ.get("ADL_REFERENCE_DIR", ROOT.parent / "shared" / "reference"))
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 if not (COMFYUI_PATH / "main.py").exists():
@@ -34,3 +36,16 @@ if "animatediff_lightning" not in sys.modules:
 from animatediff_lightning.glue.folders import register_model_folders  # noqa: E402  (as comfy_entrypoint does)
 
 register_model_folders()
+
+
+import pytest  # noqa: E402
+import comfy.model_management  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def no_interrupt_left_over():
+    """ComfyUI's interrupt flag is process-wide: a test that pressed Cancel (or failed before clearing it)
+    must not stop the next one's sampling."""
+    comfy.model_management.interrupt_current_processing(False)
+    yield
+    comfy.model_management.interrupt_current_processing(False)

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 import comfy.supported_models
+from conftest import REFERENCE_DIR
 from support.oracle import (PerFrameGroupNorm, diffusers_motion_unet, diffusers_noise_prediction,
                             motion_config)
 
@@ -29,9 +30,7 @@ TINY_UNET_CONFIG = {  # the form ComfyUI's model_detection produces for SD1.5, a
     "transformer_depth_middle": 1, "use_linear_in_transformer": False, "context_dim": 768,
     "use_temporal_resblock": False, "use_temporal_attention": False,
 }
-TSV_CANDIDATES = [os.environ.get("ADL_MOTION_KEYS_TSV", ""),
-                  "/work/shared/reference/motion_module_v2_keys.tsv",
-                  str(Path(__file__).resolve().parents[1] / "shared" / "reference" / "motion_module_v2_keys.tsv")]
+TSV_CANDIDATES = [os.environ.get("ADL_MOTION_KEYS_TSV", ""), str(REFERENCE_DIR / "motion_module_v2_keys.tsv")]
 
 
 # ---------------------------------------------------------------- tiny models, made here

@@ -85,6 +85,35 @@ def test_sdxl_module(server):
     server.assert_fails_then_recovers(prompt, SDXL, "SDXL motion module")
 
 
+def test_core_audio_nodes_are_there_as_on_an_artists_comfyui(server):
+    """The test host is a whole ComfyUI: core's audio nodes import (they need torchaudio, installed by the Makefile
+    without its torch pin) and run — a 44.1 kHz clip saved as Opus is resampled to 48 kHz by torchaudio."""
+    import math
+    import struct
+    import wave
+
+    import av
+    failed = [line for line in server.log().splitlines() if "IMPORT FAILED" in line or "Cannot import" in line]
+    assert not failed, failed
+    info = server.get("/object_info")
+    assert {"LoadAudio", "SaveAudio", "SaveAudioOpus", "PreviewAudio"} <= set(info)
+    with wave.open(str(server.base_dir / "input" / "tone.wav"), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(44100)
+        w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / 44100)))
+                               for i in range(44100 // 2)))
+    result = server.run({"1": {"class_type": "LoadAudio", "inputs": {"audio": "tone.wav"}},
+                         "2": {"class_type": "SaveAudioOpus", "inputs": {"audio": ["1", 0], "filename_prefix":
+                                                                           "audio/tone", "quality": "64k"}}})
+    assert result["ok"], result["error"] or server.log()[-3000:]
+    [saved] = [a for out in result["outputs"].values() for a in out.get("audio", [])]
+    with av.open(str(server.base_dir / "output" / saved["subfolder"] / saved["filename"])) as f:
+        stream = f.streams.audio[0]
+        assert stream.rate == 48000
+        assert 0.4 < sum(frame.samples for frame in f.decode(stream)) / 48000 < 0.6
+
+
 def test_too_many_frames_then_next_prompt_runs(server):
     prompt = text_to_video("sd15-random-fp16.safetensors", MODULE, frames=40, prefix="bad_frames")
     server.assert_fails_then_recovers(prompt, "40 frames", "32", "context windows")

@@ -6,19 +6,18 @@ real-shape sampling; deselect them with ``-k "not real_"`` when iterating.
 """
 import logging
 import math
-import os
-from pathlib import Path
 
 import pytest
 import torch
 
+from conftest import REFERENCE_DIR
 from support import model_cache
 from support.models import (LIGHTNING_FILE_BYTES, SD15_CHANNELS, TINY_CHANNELS, V2_KEYS, V2_PARAMETERS,
                             hotshot_file, motion_module_sd, motion_module_shapes, real_motion_module_file,
                             sd15_checkpoint_file, sd15_model_patcher, sdxl_motion_module_file, sinusoid,
                             tiny_model_patcher, tiny_motion_module_file, tiny_unet_config)
 
-REFERENCE_TSV = Path(os.environ.get("ADL_REFERENCE_DIR", "/work/shared/reference")) / "motion_module_v2_keys.tsv"
+REFERENCE_TSV = REFERENCE_DIR / "motion_module_v2_keys.tsv"
 SD15_UNET_PARAMETERS = 859_520_964
 
 
