@@ -39,6 +39,23 @@ def test_motion_module_loads_with_layers_created_without_weights(path):
     assert torch.equal(a, b)
 
 
+@pytest.mark.parametrize("ops", ["disable_weight_init", "manual_cast"])
+def test_motion_module_loads_with_the_hosts_own_lazy_layers(monkeypatch, ops):
+    """On a host that has dynamic VRAM (0.33: comfy/memory_management.py, comfy/ops.py@783545f6), its own
+    layers, switched to lazy as on NVIDIA (aimdo_enabled; off on a CPU), not the emulation."""
+    import comfy.memory_management as mm
+    if not hasattr(mm, "aimdo_enabled"):
+        pytest.skip("this ComfyUI has no dynamic VRAM (0.3.75): see the emulated test above")
+    file = str(tiny_motion_module_file("v2", channels=TINY))
+    eager, _ = load_motion_module(file, ops=getattr(comfy.ops, ops))
+    monkeypatch.setattr(mm, "aimdo_enabled", True)
+    host_ops = getattr(comfy.ops, ops)
+    assert host_ops.Linear(4, 3).weight is None  # the host really leaves it unbuilt
+    lazy, _ = load_motion_module(file, ops=host_ops)
+    assert lazy.state_dict().keys() == eager.state_dict().keys()
+    assert all(torch.equal(lazy.state_dict()[k], v) for k, v in eager.state_dict().items())
+
+
 def test_layers_that_never_take_their_weights_are_a_clear_error():
     class SwallowingOps(DynamicVramOps):
         class Linear(DynamicVramOps.Linear):
