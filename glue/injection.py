@@ -96,9 +96,10 @@ class MotionModuleSlot(nn.Module):
         if window is not None and frames != len(getattr(window, "index_list", ())):
             raise MotionModuleError(  # a host that pads windows (e.g. a causal anchor frame) shifts every position
                 f"ComfyUI handed the motion module {frames} frames for a context window of "
-                f"{len(window.index_list)} ({window.index_list[0]}..{window.index_list[-1]}); this ComfyUI adds "
-                "frames to context windows in a way this pack does not know. Please report it with your ComfyUI "
-                "version.")
+                f"{len(window.index_list)} ({window.index_list[0]}..{window.index_list[-1]}): this ComfyUI, or "
+                "another pack's context windows, adds frames to each window, which would shift the motion. Use "
+                "this pack's Context Options or core's Context Windows node; if that is what you use, please "
+                "report it with your ComfyUI version.")
         dtype = self.compute_dtype or x.dtype
         # A UNet computing in another dtype than the module (a per-model dtype override): run the module in
         # its own and hand back the UNet's; a no-op in the usual case where both follow ComfyUI's policy.
