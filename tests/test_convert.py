@@ -42,6 +42,19 @@ def test_every_table_entry_has_a_version_case():
             assert any(t == type_ and v in version["name"] for t, v in covered), (type_, version["name"])
 
 
+@pytest.mark.parametrize("scale", [1.25, 0.8])
+def test_ade_motion_scale_is_not_this_packs_motion_scale(scale):
+    """ADE's legacy motion_scale multiplies the temporal attention's scale; this pack's motion_scale scales the
+    motion module's residual (ADE's *effect*). Mapping one onto the other gave other frames than under ADE: the
+    loader is kept, with the reason, and 1.0 (the same under both) still converts."""
+    g = UIGraph()
+    g.node("ADE_AnimateDiffLoaderWithContext", ["mm.safetensors", "autoselect", scale, True])
+    converted, report = cv.convert(g.workflow())
+    [kept] = report["kept"]
+    assert f"motion_scale {scale}" in kept["reason"] and "attention scale" in kept["reason"], kept
+    assert not by_type(converted, "ADL_ApplyMotionModule")
+
+
 @pytest.mark.parametrize("case", VERSIONS["cases"], ids=lambda c: f"{c['type']}:{c['version']}")
 def test_version_recognised_and_values_translated(case):
     g = UIGraph()
