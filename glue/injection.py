@@ -92,11 +92,11 @@ class MotionModuleSlot(nn.Module):
                 f"the latent batch ({x.shape[0]}) does not split into {videos} videos; the motion module "
                 "treats the latent batch as the frames of one video.")
         frames = x.shape[0] // videos
-        window = transformer_options.get("context_window")
-        if window is not None and frames != len(getattr(window, "index_list", ())):
+        indices = getattr(transformer_options.get("context_window"), "index_list", None)
+        if indices is not None and frames != len(indices):
             raise MotionModuleError(  # a host that pads windows (e.g. a causal anchor frame) shifts every position
                 f"ComfyUI handed the motion module {frames} frames for a context window of "
-                f"{len(window.index_list)} ({window.index_list[0]}..{window.index_list[-1]}): this ComfyUI, or "
+                f"{len(indices)} ({indices[0]}..{indices[-1]}): this ComfyUI, or "
                 "another pack's context windows, adds frames to each window, which would shift the motion. Use "
                 "this pack's Context Options or core's Context Windows node; if that is what you use, please "
                 "report it with your ComfyUI version.")

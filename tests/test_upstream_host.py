@@ -50,9 +50,9 @@ def test_motion_module_loads_with_the_hosts_own_lazy_layers(monkeypatch, ops):
     if not hasattr(mm, "aimdo_enabled"):
         pytest.skip("this ComfyUI has no dynamic VRAM (0.3.75): see the emulated test above")
     file = str(tiny_motion_module_file("v2", channels=TINY))
-    eager, _ = load_motion_module(file, ops=getattr(comfy.ops, ops))
-    monkeypatch.setattr(mm, "aimdo_enabled", True)
     host_ops = getattr(comfy.ops, ops)
+    eager, _ = load_motion_module(file, ops=host_ops)
+    monkeypatch.setattr(mm, "aimdo_enabled", True)
     assert host_ops.Linear(4, 3).weight is None  # the host really leaves it unbuilt
     lazy, _ = load_motion_module(file, ops=host_ops)
     assert lazy.state_dict().keys() == eager.state_dict().keys()

@@ -107,11 +107,11 @@ class FakeHub:
         try:
             for i in range(start, end, 64 * 1024):
                 handler.wfile.write(view[i:min(i + 64 * 1024, end)])
-                if f.after_chunk:
+                if f.after_chunk or f.seconds_per_chunk:
                     handler.wfile.flush()
+                if f.after_chunk:
                     f.after_chunk(min(i + 64 * 1024, end))
                 if f.seconds_per_chunk:
-                    handler.wfile.flush()
                     time.sleep(f.seconds_per_chunk)
             handler.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):

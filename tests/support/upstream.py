@@ -51,7 +51,8 @@ def trimmed_video_class(commit: str = "0c6cfff6"):
     - ``783545f6`` (0.33.0): ``VideoFromFile(file, *, start_time, duration)``, no crop and no
       ``has_pending_frame_edits()``; ``get_active_trim_window()`` returns (start_time, duration). Core's Video
       Slice node (comfy_extras/nodes_video.py, ``as_trimmed``) makes such VIDEOs.
-    On a host that has the behaviour itself, its own ``VideoFromFile``. Built lazily: comfy_api imports the host's video stack."""
+    On a host that has the behaviour itself, its own ``VideoFromFile``. Built lazily: comfy_api imports the
+    host's video stack."""
     from comfy_api.latest import InputImpl, Types
 
     class TrimmedVideoFromFile(InputImpl.VideoFromFile):
@@ -215,8 +216,9 @@ def _dicts_and_lists_copied(value):
 
 
 def sharing_clone(original_clone):
-    """comfy/model_patcher.py@08d0e510 (checked at 783545f6): ``clone()`` copies ``model_options`` with ``deepcopy_list_dict``
-    (dicts and lists copied, every other object shared between the clones), where 0.3.75 deep-copies all."""
+    """comfy/model_patcher.py@08d0e510 (checked at 783545f6): ``clone()`` copies ``model_options`` with
+    ``deepcopy_list_dict`` (dicts and lists copied, every other object shared between the clones), where 0.3.75
+    deep-copies all."""
     def clone(self, *args, **kwargs):
         n = original_clone(self, *args, **kwargs)
         n.model_options = _dicts_and_lists_copied(self.model_options)
