@@ -26,8 +26,9 @@ from comfy.ldm.modules.diffusionmodules.openaimodel import ResBlock, Upsample
 from ..motion_modules import MotionModuleError, MotionModuleInfo, MotionModuleSet
 from ..motion_modules.loading import build_motion_modules, read_motion_module
 from .checks import SamplingChecks
+from .motion_control import KEY as CONTROL_KEY, MotionControl, add_motion_control, slot_values
 from .preview import add_video_preview
-from .schedules import animatediff_model_sampling
+from .schedules import animatediff_model_sampling, beta_model_sampling
 
 KEY = "animatediff_lightning"
 SLOT_NAME = "animatediff_motion_module"
@@ -103,7 +104,13 @@ class MotionModuleSlot(nn.Module):
         dtype = self.compute_dtype or x.dtype
         # A UNet computing in another dtype than the module (a per-model dtype override): run the module in
         # its own and hand back the UNet's; a no-op in the usual case where both follow ComfyUI's policy.
-        out = self.motion_module(x.to(dtype), frames, self.scale, attention=temporal_attention(x))
+        x_in = x.to(dtype)
+        step = transformer_options.get(CONTROL_KEY)
+        if step is None:  # no motion control on this model: the plain path
+            out = self.motion_module(x_in, frames, self.scale, attention=temporal_attention(x))
+        else:
+            effect, key_scale = slot_values(step, self.scale, x_in, videos, frames, indices)
+            out = self.motion_module(x_in, frames, effect, attention=temporal_attention(x), key_scale=key_scale)
         return out.to(x.dtype)
 
     def extra_repr(self) -> str:
@@ -191,8 +198,12 @@ class MotionInjection:
 
 
 def apply_motion_module(model: comfy.model_patcher.ModelPatcher, handle: MotionModuleHandle,
-                        motion_scale: float = 1.0, animatediff_schedule: bool = True):
-    """A clone of ``model`` that runs ``handle``'s motion module; ``model`` itself is left untouched."""
+                        motion_scale: float = 1.0, animatediff_schedule: bool | str = True,
+                        control: MotionControl | None = None):
+    """A clone of ``model`` that runs ``handle``'s motion module; ``model`` itself is left untouched.
+    ``animatediff_schedule``: True for AnimateDiff's betas, False to keep the model's, or a name of
+    ``schedules.BETA_SCHEDULES``. ``control``: scale / effect per frame, per region and over the steps
+    (glue/motion_control.py)."""
     motion_module_places(model.model.diffusion_model, handle.model)  # fail now, not at sampling time
     m = model.clone()
     m.set_additional_models(KEY, [handle.patcher.clone()])
@@ -203,9 +214,13 @@ def apply_motion_module(model: comfy.model_patcher.ModelPatcher, handle: MotionM
         m.set_model_forward_timestep_embed_patch((MotionModuleSlot, run_slot))
     m.remove_wrappers_with_key(comfy.patcher_extension.WrappersMP.OUTER_SAMPLE, KEY)
     m.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.OUTER_SAMPLE, KEY, SamplingChecks(handle.info))
+    add_motion_control(m, control)
     add_video_preview(m)  # glue/preview.py: the animated preview of all frames while sampling
     m.set_attachments(KEY, handle.info)
-    if animatediff_schedule:
+    if isinstance(animatediff_schedule, str):
+        m.add_object_patch("model_sampling", beta_model_sampling(model.get_model_object("model_sampling"),
+                                                                 animatediff_schedule))
+    elif animatediff_schedule:
         m.add_object_patch("model_sampling", animatediff_model_sampling(model.get_model_object("model_sampling")))
     return m
 

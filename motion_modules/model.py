@@ -78,9 +78,12 @@ class TemporalSelfAttention(nn.Module):
         self.to_out = nn.ModuleList([ops.Linear(dim, dim), nn.Dropout(0.0)])
         self.pos_encoder = PositionalEncoding(dim, pe_length)
 
-    def forward(self, x: torch.Tensor, attention: AttentionFn) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, attention: AttentionFn, key_scale=None) -> torch.Tensor:
         x = self.pos_encoder(x)
-        out = attention(self.to_q(x), self.to_k(x), self.to_v(x), self.heads)
+        k = self.to_k(x)
+        if key_scale is not None:  # the motion value "scale" (multival.py): a float or (b·h·w, frames, 1)
+            k = k * key_scale
+        out = attention(self.to_q(x), k, self.to_v(x), self.heads)
         return self.to_out[0](out)
 
 
@@ -112,9 +115,9 @@ class TemporalTransformerBlock(nn.Module):
         self.ff = FeedForward(dim, ops)
         self.ff_norm = ops.LayerNorm(dim)
 
-    def forward(self, h: torch.Tensor, attention: AttentionFn) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, attention: AttentionFn, key_scale=None) -> torch.Tensor:
         for attn, norm in zip(self.attention_blocks, self.norms):
-            h = h + attn(norm(h), attention)
+            h = h + attn(norm(h), attention, key_scale)
         return h + self.ff(self.ff_norm(h))
 
 
@@ -127,7 +130,7 @@ class TemporalTransformer3D(nn.Module):
             [TemporalTransformerBlock(dim, heads, pe_length, attention_blocks, ops)])
         self.proj_out = ops.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor, frames: int, attention: AttentionFn) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, frames: int, attention: AttentionFn, key_scale=None) -> torch.Tensor:
         """x: ``(videos·frames, C, H, W)``, frames of one video contiguous. Returns the temporal residual."""
         _, _, height, width = x.shape
         h = self.norm(x)  # GroupNorm per frame, as in original AnimateDiff
@@ -136,7 +139,7 @@ class TemporalTransformer3D(nn.Module):
         h = rearrange(h, "(b f) c h w -> (b h w) f c", f=frames).contiguous()
         h = self.proj_in(h)
         for block in self.transformer_blocks:
-            h = block(h, attention)
+            h = block(h, attention, key_scale)
         h = self.proj_out(h)
         return rearrange(h, "(b h w) f c -> (b f) c h w", h=height, w=width)
 
@@ -146,12 +149,14 @@ class MotionModule(nn.Module):
         super().__init__()
         self.temporal_transformer = TemporalTransformer3D(dim, heads, pe_length, attention_blocks, ops)
 
-    def forward(self, x: torch.Tensor, frames: int, scale: float = 1.0,
-                attention: AttentionFn = sdpa_attention) -> torch.Tensor:
-        if scale == 0.0:
+    def forward(self, x: torch.Tensor, frames: int, scale=1.0,
+                attention: AttentionFn = sdpa_attention, key_scale=None) -> torch.Tensor:
+        """``scale``: the residual's weight (the motion value "effect"), a float or ``(videos·frames, 1, H, W)``;
+        ``key_scale``: the temporal attention's key scale (the motion value "scale"), None for as trained."""
+        if not isinstance(scale, torch.Tensor) and scale == 0.0:
             return x
-        residual = self.temporal_transformer(x, frames, attention)
-        if scale != 1.0:
+        residual = self.temporal_transformer(x, frames, attention, key_scale)
+        if isinstance(scale, torch.Tensor) or scale != 1.0:
             residual = residual * scale
         return x + residual
 

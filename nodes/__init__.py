@@ -7,13 +7,15 @@ from ..glue.host_surface import guard
 from .consistency import VideoConsistency
 from .context import ContextOptions, PromptTravel
 from .download import DownloadModels
+from .motion_control import MotionKeyframeNode, MotionValueNode
 from .motion_lora import LoadMotionLoRA
 from .motion_module import ApplyMotionModule, LoadMotionModule
 from .sampling import LightningSampler, LightningScheduler, SampleLightning
 from .video import LoadVideo, SaveVideo
 
-NODES = [LoadMotionModule, LoadMotionLoRA, ApplyMotionModule, LightningScheduler, LightningSampler, SampleLightning,
-         ContextOptions, PromptTravel, LoadVideo, SaveVideo, VideoConsistency, DownloadModels]
+NODES = [LoadMotionModule, LoadMotionLoRA, ApplyMotionModule, MotionValueNode, MotionKeyframeNode, LightningScheduler,
+         LightningSampler, SampleLightning, ContextOptions, PromptTravel, LoadVideo, SaveVideo, VideoConsistency,
+         DownloadModels]
 
 
 def _guarded(node):

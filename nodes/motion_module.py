@@ -4,8 +4,9 @@ from comfy_api.latest import io, ui
 
 from ..glue.folders import MOTION_MODULES, missing_file_message
 from ..glue.injection import apply_motion_module, load_motion_module_handle
+from ..glue.motion_control import MotionControl
 from ..glue.schedules import SCHEDULE_CHOICES
-from .types import CATEGORY, MotionModule
+from .types import CATEGORY, MotionKeyframes, MotionModule, MotionValue
 
 
 class LoadMotionModule(io.ComfyNode):
@@ -57,16 +58,39 @@ class ApplyMotionModule(io.ComfyNode):
                 io.Model.Input("model", tooltip="An SD1.5 model (any SD1.5 checkpoint; stylized ones work well)."),
                 MotionModule.Input("motion_module", tooltip="From Load Motion Module."),
                 io.Float.Input("motion_scale", default=1.0, min=0.0, max=2.0, step=0.01,
-                               tooltip="Strength of the motion module's temporal residual. 1.0 = as trained; "
-                                       "0 = no motion (frames independent)."),
+                               tooltip="Strength of the motion module's temporal residual (what "
+                                       "AnimateDiff-Evolved calls effect). 1.0 = as trained; 0 = no motion "
+                                       "(frames independent)."),
                 io.Combo.Input("beta_schedule", options=list(SCHEDULE_CHOICES), default=SCHEDULE_CHOICES[0],
                                tooltip="Noise schedule. AnimateDiff and Lightning were trained on sqrt_linear "
-                                       "betas; keep that unless you know why not."),
+                                       "betas; keep that unless you know why not. The lcm ones are for AnimateLCM "
+                                       "and LCM-LoRA (as AnimateDiff-Evolved names them); the others are core's "
+                                       "beta formulas on SD1.5's range."),
+                MotionValue.Input("scale", optional=True,
+                                  tooltip="Optional Motion Value: scales the temporal attention (> 1 sharper, "
+                                          "< 1 softer attention across frames), per frame or per region. "
+                                          "AnimateDiff-Evolved's scale."),
+                MotionValue.Input("effect", optional=True,
+                                  tooltip="Optional Motion Value: the motion module's effect per frame or per "
+                                          "region (0 = off there), times motion_scale. AnimateDiff-Evolved's "
+                                          "effect."),
+                MotionKeyframes.Input("keyframes", optional=True,
+                                      tooltip="Optional Motion Keyframes: scale and effect that change over the "
+                                              "sampling steps."),
+                io.Float.Input("start_percent", default=0.0, min=0.0, max=1.0, step=0.001, optional=True,
+                               tooltip="The motion module runs from this point of the sampling steps on "
+                                       "(0 = from the first step)."),
+                io.Float.Input("end_percent", default=1.0, min=0.0, max=1.0, step=0.001, optional=True,
+                               tooltip="... and up to this point (1 = to the last step); outside, the frames are "
+                                       "sampled as separate images."),
             ],
             outputs=[io.Model.Output(tooltip="The model with the motion module; the input model is unchanged.")],
         )
 
     @classmethod
-    def execute(cls, model, motion_module, motion_scale, beta_schedule) -> io.NodeOutput:
-        return io.NodeOutput(apply_motion_module(
-            model, motion_module, motion_scale, animatediff_schedule=beta_schedule == SCHEDULE_CHOICES[0]))
+    def execute(cls, model, motion_module, motion_scale, beta_schedule, scale=None, effect=None, keyframes=None,
+                start_percent=0.0, end_percent=1.0) -> io.NodeOutput:
+        control = MotionControl(scale, effect, tuple(keyframes or ()), start_percent, end_percent)
+        schedule = {SCHEDULE_CHOICES[0]: True, SCHEDULE_CHOICES[1]: False}.get(beta_schedule, beta_schedule)
+        return io.NodeOutput(apply_motion_module(model, motion_module, motion_scale, animatediff_schedule=schedule,
+                                                 control=control))
