@@ -36,9 +36,11 @@ API = "comfy_api.latest"
 LOAD, LORA, APPLY = "ADL_LoadMotionModule", "ADL_LoadMotionLoRA", "ADL_ApplyMotionModule"
 SCHEDULER, SAMPLER, SAMPLE = "ADL_LightningScheduler", "ADL_LightningSampler", "ADL_SampleLightning"
 CONTEXT, TRAVEL = "ADL_ContextOptions", "ADL_PromptTravel"
+VALUE, KEYFRAME = "ADL_MotionValue", "ADL_MotionKeyframe"
 LOAD_VIDEO, SAVE_VIDEO, CONSISTENCY, DOWNLOAD = ("ADL_LoadVideo", "ADL_SaveVideo", "ADL_VideoConsistency",
                                                   "ADL_DownloadModels")
-ALL = (LOAD, LORA, APPLY, SCHEDULER, SAMPLER, SAMPLE, CONTEXT, TRAVEL, LOAD_VIDEO, SAVE_VIDEO, CONSISTENCY, DOWNLOAD)
+ALL = (LOAD, LORA, APPLY, VALUE, KEYFRAME, SCHEDULER, SAMPLER, SAMPLE, CONTEXT, TRAVEL, LOAD_VIDEO, SAVE_VIDEO,
+       CONSISTENCY, DOWNLOAD)
 MOTION = (LOAD, LORA, APPLY, SCHEDULER, SAMPLE, CONTEXT)  # everything that builds or runs the motion module
 # A MODEL carrying the motion module is sampled by core samplers too; APPLY stands for those runs.
 RUNS = (APPLY, SAMPLE, CONTEXT)
@@ -79,6 +81,7 @@ SURFACE: tuple[Internal, ...] = (
     _io("Model.Input", "MODEL inputs", _SOCKET),
     _io("Clip.Input", "CLIP input of Prompt Travel", _SOCKET),
     _io("Image.Input", "IMAGE inputs", _SOCKET),
+    _io("Mask.Input", "Motion Value's mask", _SOCKET, nodes=(VALUE,)),
     _io("Audio.Input", "AUDIO input of Save Video", _SOCKET),
     _io("Video.Input", "VIDEO input of Load Video", _SOCKET),
     _io("Latent.Input", "latent input of Sample Lightning", _SOCKET),
@@ -135,6 +138,11 @@ SURFACE: tuple[Internal, ...] = (
     Internal("comfy.model_patcher.ModelPatcher.remove_wrappers_with_key", "never two of our wrappers", RUNS,
              args=2),
     Internal("comfy.patcher_extension.WrappersMP.OUTER_SAMPLE", "our wrappers' hook", RUNS),
+    Internal("comfy.patcher_extension.WrappersMP.APPLY_MODEL", "motion controls: the step's scale and effect",
+             RUNS),
+    Internal("comfy.model_base.BaseModel.apply_model", "APPLY_MODEL wrappers get x, t (σ), c_concat, "
+             "c_crossattn, control, transformer_options", RUNS, args=6,
+             source=("WrappersMP.APPLY_MODEL", "transformer_options")),
     Internal("comfy.samplers.CFGGuider.outer_sample", "OUTER_SAMPLE wrappers get these arguments, in order "
              "(unknown ones are passed through)", RUNS, args=8),
     Internal("comfy.model_patcher.ModelPatcher.set_attachments", "a MODEL says which module it carries", RUNS,
@@ -172,6 +180,14 @@ SURFACE: tuple[Internal, ...] = (
     Internal("comfy.ldm.modules.diffusionmodules.util.make_beta_schedule", "sqrt_linear = linspace(β₀, β₁)",
              (APPLY,), args=2, kwargs=("linear_start", "linear_end"),
              source=('"sqrt_linear"', "torch.linspace(linear_start, linear_end, n_timestep")),
+    Internal("comfy.model_sampling.ModelSamplingDiscrete.set_sigmas", "the averaged beta schedules", (APPLY,),
+             args=1),
+    Internal("comfy.model_sampling.ModelSamplingDiscrete.percent_to_sigma", "motion keyframes' and start/end "
+             "percent's noise levels", (APPLY,), args=1),
+    Internal("comfy_extras.nodes_model_advanced.ModelSamplingDiscreteDistilled", "the lcm beta schedules",
+             (APPLY,), source=("original_timesteps", "skip_steps")),
+    Internal("comfy_extras.nodes_model_advanced.LCM", "the lcm beta schedules' prediction", (APPLY,),
+             source=("calculate_denoised",)),
     Internal("comfy.samplers.sampler_object", "plain Euler", (SAMPLER, SAMPLE), args=1),
     Internal("comfy.sample.fix_empty_latent_channels", "Sample Lightning as KSampler does", (SAMPLE,), args=2),
     Internal("comfy.sample.prepare_noise", "the same noise as KSampler for a seed", (SAMPLE,), args=3),

@@ -7,14 +7,33 @@ from __future__ import annotations
 
 import torch
 import comfy.model_sampling
+from comfy.ldm.modules.diffusionmodules.util import make_beta_schedule
 
 from ..motion_modules import MotionModuleError
 
 ANIMATEDIFF_BETAS = {"beta_schedule": "sqrt_linear", "linear_start": 0.00085, "linear_end": 0.012,
                      "timesteps": 1000}
 
+# Beta schedules beyond AnimateDiff's, as AnimateDiff-Evolved names them (so AnimateLCM and LCM-LoRA files run as
+# they did): core's beta formulas on SD1.5's 0.00085..0.012; "lcm" ones are core's distilled LCM sampling
+# (comfy_extras.nodes_model_advanced) on ``original_timesteps`` of the 1000; "avg" ones average two schedules' σ.
+BETA_SCHEDULES = {
+    "lcm": {"beta": "linear", "lcm": 50},
+    "lcm[100_ots]": {"beta": "linear", "lcm": 100},
+    "lcm[25_ots]": {"beta": "linear", "lcm": 25},
+    "lcm >> sqrt_linear": {"beta": "sqrt_linear", "lcm": 50},
+    "lcm avg(sqrt_linear,linear)": {"average": ("lcm", "lcm >> sqrt_linear")},
+    "avg(sqrt_linear,linear)": {"average": ("linear", "sqrt_linear")},
+    "linear": {"beta": "linear"},
+    "sqrt_linear": {"beta": "sqrt_linear"},
+    "sqrt": {"beta": "sqrt"},
+    "cosine": {"beta": "cosine"},
+    "squaredcos_cap_v2": {"beta": "squaredcos_cap_v2"},
+}
+
 # Choices of the Apply node's `beta_schedule` input, in widget order (append only).
-SCHEDULE_CHOICES = ("animatediff (sqrt_linear, as trained)", "keep model's schedule")
+SCHEDULE_CHOICES = ("animatediff (sqrt_linear, as trained)", "keep model's schedule",
+                    *(name for name in BETA_SCHEDULES if name != "sqrt_linear"))
 
 
 def animatediff_model_sampling(model_sampling):
@@ -29,6 +48,40 @@ def animatediff_model_sampling(model_sampling):
                                 linear_start=ANIMATEDIFF_BETAS["linear_start"],
                                 linear_end=ANIMATEDIFF_BETAS["linear_end"])
     return sampling
+
+
+def beta_model_sampling(model_sampling, name: str):
+    """A copy of ``model_sampling`` on the beta schedule ``name`` (a key of BETA_SCHEDULES)."""
+    import comfy_extras.nodes_model_advanced as advanced
+    animatediff_model_sampling(model_sampling)  # the same SD1.5-only check
+    spec = BETA_SCHEDULES.get(name)
+    if spec is None:
+        raise MotionModuleError(f"unknown beta_schedule '{name}': use one of {', '.join(SCHEDULE_CHOICES)}.")
+    if "average" in spec:
+        first, second = (beta_model_sampling(model_sampling, part) for part in spec["average"])
+        first.set_sigmas((first.sigmas + second.sigmas) / 2)
+        return first
+    config = _BetaConfig(spec["beta"])
+    if spec.get("lcm"):
+        base = type("Distilled", (advanced.ModelSamplingDiscreteDistilled,), {"original_timesteps": spec["lcm"]})
+        return type("LCMSampling", (base, advanced.LCM), {})(config)
+    # core's own formula, handed in as betas: its squaredcos_cap_v2 comes back as a numpy array, which core's
+    # _register_schedule cannot take itself (0.3.75 and 0.33)
+    betas = torch.as_tensor(make_beta_schedule(spec["beta"], 1000, linear_start=ANIMATEDIFF_BETAS["linear_start"],
+                                               linear_end=ANIMATEDIFF_BETAS["linear_end"]), dtype=torch.float64)
+    sampling = type(model_sampling)(model_config=None)
+    sampling._register_schedule(given_betas=betas, beta_schedule=spec["beta"], timesteps=1000,
+                                linear_start=ANIMATEDIFF_BETAS["linear_start"],
+                                linear_end=ANIMATEDIFF_BETAS["linear_end"])
+    return sampling
+
+
+class _BetaConfig:
+    """The part of a model config that ComfyUI's discrete samplings read."""
+
+    def __init__(self, beta_schedule: str):
+        self.sampling_settings = {"beta_schedule": beta_schedule, "linear_start": ANIMATEDIFF_BETAS["linear_start"],
+                                  "linear_end": ANIMATEDIFF_BETAS["linear_end"]}
 
 
 def trailing_timesteps(steps: int, train_steps: int = 1000) -> list[int]:

@@ -64,3 +64,73 @@ def test_core_simple_scheduler_agrees(animatediff_sampling):
     import comfy.samplers
     simple = comfy.samplers.calculate_sigmas(animatediff_sampling, "simple", 4)
     assert torch.allclose(simple, lightning_sigmas(animatediff_sampling, 4), rtol=1e-5)
+
+
+# --- the other beta schedules (AnimateLCM / LCM-LoRA files), against diffusers' schedulers ---------------
+
+def diffusers_sigmas(beta_schedule: str) -> torch.Tensor:
+    from diffusers import DDPMScheduler
+    scheduler = DDPMScheduler(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012,
+                              beta_schedule=beta_schedule)
+    ac = scheduler.alphas_cumprod.double()
+    return ((1 - ac) / ac).sqrt()
+
+
+# ComfyUI's names -> diffusers' (ComfyUI's "linear" is diffusers' "scaled_linear", and the other way round)
+DIFFUSERS_NAMES = {"linear": "scaled_linear", "sqrt_linear": "linear", "squaredcos_cap_v2": "squaredcos_cap_v2",
+                   "cosine": "squaredcos_cap_v2"}
+
+
+@pytest.mark.parametrize("name", sorted(DIFFUSERS_NAMES))
+def test_beta_schedules_are_diffusers_schedules(name):
+    from animatediff_lightning.glue.schedules import beta_model_sampling
+    ours = beta_model_sampling(SD15Sampling(model_config=None), name)
+    assert isinstance(ours, SD15Sampling)  # the model's own prediction type
+    expected = diffusers_sigmas(DIFFUSERS_NAMES[name])
+    # cosine: the same formula, cut at β ≤ 0.999, where σ is 5e3..6e5 at the last few timesteps
+    # (diffusers keeps ᾱ in float32: its σ near t = 0, ~0.03, are 1e-5 off)
+    torch.testing.assert_close(ours.sigmas.double(), expected, rtol=2e-4 if "cos" in name else 1e-5,
+                               atol=2e-6)
+
+
+def test_sqrt_beta_schedule_is_the_square_root_of_a_linspace():
+    from animatediff_lightning.glue.schedules import beta_model_sampling
+    betas = torch.linspace(0.00085, 0.012, 1000, dtype=torch.float64) ** 0.5
+    ac = torch.cumprod(1 - betas, 0)
+    ours = beta_model_sampling(SD15Sampling(model_config=None), "sqrt")
+    torch.testing.assert_close(ours.sigmas.double(), ((1 - ac) / ac).sqrt(), rtol=1e-5, atol=0)
+
+
+@pytest.mark.parametrize("name, original_steps, diffusers_beta", [
+    ("lcm", 50, "scaled_linear"), ("lcm[100_ots]", 100, "scaled_linear"), ("lcm[25_ots]", 25, "scaled_linear"),
+    ("lcm >> sqrt_linear", 50, "linear")])
+def test_lcm_schedules_are_the_lcm_schedulers_timesteps(name, original_steps, diffusers_beta):
+    import comfy_extras.nodes_model_advanced as advanced
+    from diffusers import LCMScheduler
+    from animatediff_lightning.glue.schedules import beta_model_sampling
+    ours = beta_model_sampling(SD15Sampling(model_config=None), name)
+    assert isinstance(ours, advanced.LCM)
+    scheduler = LCMScheduler(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012,
+                             beta_schedule=diffusers_beta, original_inference_steps=original_steps)
+    scheduler.set_timesteps(original_steps, original_inference_steps=original_steps)
+    timesteps = scheduler.timesteps.flip(0)
+    ac = scheduler.alphas_cumprod.double()[timesteps]
+    torch.testing.assert_close(ours.sigmas.double(), ((1 - ac) / ac).sqrt(), rtol=1e-5, atol=0)
+
+
+@pytest.mark.parametrize("name, parts", [("avg(sqrt_linear,linear)", ("linear", "sqrt_linear")),
+                                         ("lcm avg(sqrt_linear,linear)", ("lcm", "lcm >> sqrt_linear"))])
+def test_averaged_schedules(name, parts):
+    from animatediff_lightning.glue.schedules import beta_model_sampling
+    ours = beta_model_sampling(SD15Sampling(model_config=None), name)
+    a, b = (beta_model_sampling(SD15Sampling(model_config=None), p).sigmas for p in parts)
+    assert torch.equal(ours.sigmas, (a + b) / 2)
+
+
+def test_every_choice_builds_and_unknown_is_a_clear_error():
+    from animatediff_lightning.glue.schedules import SCHEDULE_CHOICES, beta_model_sampling
+    from animatediff_lightning.motion_modules import MotionModuleError
+    for name in SCHEDULE_CHOICES[2:]:
+        assert torch.isfinite(beta_model_sampling(SD15Sampling(model_config=None), name).sigmas).all()
+    with pytest.raises(MotionModuleError, match="unknown beta_schedule 'lcm9'"):
+        beta_model_sampling(SD15Sampling(model_config=None), "lcm9")
