@@ -28,7 +28,7 @@ from ..motion_modules.loading import build_motion_modules, read_motion_module
 from .checks import SamplingChecks
 from .motion_control import KEY as CONTROL_KEY, MotionControl, add_motion_control, slot_values
 from .preview import add_video_preview
-from .schedules import animatediff_model_sampling, beta_model_sampling
+from .schedules import AUTOSELECT, animatediff_model_sampling, autoselect, beta_model_sampling
 
 KEY = "animatediff_lightning"
 SLOT_NAME = "animatediff_motion_module"
@@ -217,6 +217,8 @@ def apply_motion_module(model: comfy.model_patcher.ModelPatcher, handle: MotionM
     add_motion_control(m, control)
     add_video_preview(m)  # glue/preview.py: the animated preview of all frames while sampling
     m.set_attachments(KEY, handle.info)
+    if animatediff_schedule == AUTOSELECT:
+        animatediff_schedule = autoselect(handle.info.family)
     if isinstance(animatediff_schedule, str):
         m.add_object_patch("model_sampling", beta_model_sampling(model.get_model_object("model_sampling"),
                                                                  animatediff_schedule))

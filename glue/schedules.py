@@ -32,8 +32,14 @@ BETA_SCHEDULES = {
 }
 
 # Choices of the Apply node's `beta_schedule` input, in widget order (append only).
-SCHEDULE_CHOICES = ("animatediff (sqrt_linear, as trained)", "keep model's schedule",
+AUTOSELECT = "autoselect (lcm for AnimateLCM, else sqrt_linear)"
+SCHEDULE_CHOICES = ("animatediff (sqrt_linear, as trained)", "keep model's schedule", AUTOSELECT,
                     *(name for name in BETA_SCHEDULES if name != "sqrt_linear"))
+
+
+def autoselect(family: str) -> bool | str:
+    """AnimateDiff-Evolved's autoselect for SD1.5 modules: 'lcm' for AnimateLCM, AnimateDiff's betas otherwise."""
+    return "lcm" if family == "AnimateLCM" else True
 
 
 def animatediff_model_sampling(model_sampling):

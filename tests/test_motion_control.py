@@ -235,3 +235,13 @@ def test_values_that_do_not_fit_the_video_stop_before_sampling(base, motion, con
 def test_start_after_end_is_refused(base, motion):
     with pytest.raises(MotionModuleError, match=r"start_percent \(0.8\) and end_percent \(0.2\)"):
         plain(base, motion, control=MotionControl(start_percent=0.8, end_percent=0.2))
+
+
+def test_autoselect_gives_animatelcm_its_lcm_schedule(base, tmp_path):
+    import comfy_extras.nodes_model_advanced as advanced
+    from animatediff_lightning.glue.schedules import AUTOSELECT, animatediff_model_sampling
+    lcm = apply_motion_module(base, handle(tmp_path, version="AnimateLCM"), animatediff_schedule=AUTOSELECT)
+    assert isinstance(lcm.get_model_object("model_sampling"), advanced.LCM)
+    lightning = apply_motion_module(base, handle(tmp_path), animatediff_schedule=AUTOSELECT)
+    expected = animatediff_model_sampling(base.get_model_object("model_sampling")).sigmas
+    assert torch.equal(lightning.get_model_object("model_sampling").sigmas, expected)

@@ -130,7 +130,12 @@ def test_averaged_schedules(name, parts):
 def test_every_choice_builds_and_unknown_is_a_clear_error():
     from animatediff_lightning.glue.schedules import SCHEDULE_CHOICES, beta_model_sampling
     from animatediff_lightning.motion_modules import MotionModuleError
-    for name in SCHEDULE_CHOICES[2:]:
+    for name in SCHEDULE_CHOICES[3:]:
         assert torch.isfinite(beta_model_sampling(SD15Sampling(model_config=None), name).sigmas).all()
     with pytest.raises(MotionModuleError, match="unknown beta_schedule 'lcm9'"):
         beta_model_sampling(SD15Sampling(model_config=None), "lcm9")
+
+
+def test_autoselect_picks_as_animatediff_evolved_does():
+    from animatediff_lightning.glue.schedules import autoselect
+    assert autoselect("AnimateLCM") == "lcm" and autoselect("AnimateDiff") is True
