@@ -28,7 +28,7 @@ SCHEDULES = {"static": cw.ContextSchedules.STATIC_STANDARD, "uniform": cw.Contex
              "looped": cw.ContextSchedules.UNIFORM_LOOPED}
 FUSE_METHODS = {"pyramid": cw.ContextFuseMethods.PYRAMID, "flat": cw.ContextFuseMethods.FLAT,
                 "overlap-linear": cw.ContextFuseMethods.OVERLAP_LINEAR}
-NOISE_TYPES = ("per-frame", "FreeNoise")
+NOISE_TYPES = ("per-frame", "FreeNoise", "FreeNoise (legacy)")  # append only: saved widget values
 KEY = "animatediff_lightning_context"
 
 
@@ -114,9 +114,11 @@ def validate_windows(length: int, overlap: int, limit: int | None = None, title:
             f"at once. Use context_length {min(16, limit)} (as trained) up to {limit}.")
 
 
-def freenoise(noise: torch.Tensor, length: int, overlap: int, seed: int) -> torch.Tensor:
-    """FreeNoise-style noise: frames past the first window reuse that window's noise, shuffled per window
-    step, so overlapping windows start from related noise (Qiu et al. 2023)."""
+def freenoise_legacy(noise: torch.Tensor, length: int, overlap: int, seed: int) -> torch.Tensor:
+    """``"FreeNoise (legacy)"``, the pack's first FreeNoise, kept bit for bit for saved workflows: frames past
+    the first window reuse that window's noise, shuffled per window step. On the uniform and looped schedules,
+    whose windows shift every step, most windows then hold some noise frame twice (the static schedule's, which
+    line up with the blocks, do not); ``freenoise`` never lets that happen."""
     frames = noise.shape[0]
     if frames <= length:
         return noise
@@ -131,6 +133,80 @@ def freenoise(noise: torch.Tensor, length: int, overlap: int, seed: int) -> torc
     return out
 
 
+def run_windows(handler: cw.IndexListContextHandler, frames: int, steps: int,
+                model_options: dict | None = None) -> list[tuple[int, ...]]:
+    """Every distinct window (index list) ``handler`` will use on ``frames`` frames over a run whose sigmas
+    have ``steps`` entries, from core's own schedule function at each step index the handler can take
+    (``set_step`` picks one of the sigmas' indices; the last is included for samplers that evaluate there).
+    The handler itself is not touched: the schedule runs on a shallow copy."""
+    probe = copy.copy(handler)
+    seen: dict[tuple[int, ...], None] = {}
+    for step in range(max(int(steps), 1)):
+        probe._step = step
+        for window in probe.context_schedule.func(frames, probe, model_options if model_options is not None else {}):
+            seen.setdefault(tuple(window), None)
+    return list(seen)
+
+
+def static_windows(frames: int, length: int, overlap: int) -> list[tuple[int, ...]]:
+    """The windows of the static schedule (the same at every step)."""
+    handler = make_handler(length, overlap, "static", "flat", False, "per-frame")
+    return run_windows(handler, frames, 1)
+
+
+def freenoise(noise: torch.Tensor, length: int, overlap: int, seed: int,
+              windows: list[tuple[int, ...]] | None = None) -> torch.Tensor:
+    """FreeNoise (Qiu et al. 2023) that never puts the same noise frame twice into one window.
+
+    Frames 0..length-1 keep their noise; they are the pool. Every later frame, in frame order, takes a pool
+    frame's noise drawn (seeded) among those no frame it shares a window with already carries; when every pool
+    frame is taken by such a neighbour (it can happen on the looped schedule, whose windows wrap round to the
+    first frames) it keeps its own noise, which no other frame carries. ``windows`` are all index lists the
+    context handler uses over the run (``run_windows``); by default the static schedule's for
+    ``length``/``overlap``. Static windows get seeded shuffles of the pool; uniform and looped windows, which
+    shift every step, constrain more and leave fewer choices (fewer the more steps and overlap)."""
+    frames = noise.shape[0]
+    if frames <= length:
+        return noise
+    if windows is None:
+        windows = static_windows(frames, length, overlap)
+    sources = _window_safe_sources(frames, length, windows, seed)
+    return noise.index_select(0, torch.tensor(sources, dtype=torch.long, device=noise.device))
+
+
+def _window_safe_sources(frames: int, length: int, windows: list[tuple[int, ...]], seed: int) -> list[int]:
+    """Greedy colouring of the frames' conflict graph (frames sharing a window conflict) with the pool of the
+    first ``length`` frames: each window keeps a bit mask of the pool frames its already placed frames use."""
+    member_of: list[list[int]] = [[] for _ in range(frames)]
+    for w, window in enumerate(windows):
+        for frame in window:
+            if 0 <= frame < frames:
+                member_of[frame].append(w)
+    used = [0] * len(windows)
+    for frame in range(length):
+        for w in member_of[frame]:
+            used[w] |= 1 << frame
+    pool = (1 << length) - 1
+    g = torch.Generator().manual_seed(int(seed) & 0xFFFFFFFFFFFF)
+    draws = torch.rand(frames, generator=g, dtype=torch.float64).tolist()
+    sources = list(range(frames))
+    for frame in range(length, frames):
+        taken = 0
+        for w in member_of[frame]:
+            taken |= used[w]
+        free = pool & ~taken
+        count = bin(free).count("1")
+        if count == 0:
+            continue  # every pool frame is in a neighbouring window already: own noise
+        for _ in range(min(int(draws[frame] * count), count - 1)):
+            free &= free - 1  # drop the lowest free pool frame
+        source = (free & -free).bit_length() - 1
+        sources[frame] = source
+        for w in member_of[frame]:
+            used[w] |= 1 << source
+    return sources
+
+
 def make_handler(length: int, overlap: int, schedule: str, fuse_method: str, closed_loop: bool,
                  noise_type: str) -> LightningContextHandler:
     validate_windows(length, overlap)
@@ -141,13 +217,19 @@ def make_handler(length: int, overlap: int, schedule: str, fuse_method: str, clo
 
 
 class ContextNoise:
-    """OUTER_SAMPLE wrapper: FreeNoise rearranges the initial noise before sampling starts."""
+    """OUTER_SAMPLE wrapper: FreeNoise rearranges the initial noise before sampling starts. The new FreeNoise
+    reads the handler's windows for every step of this run's sigmas (``run_windows``)."""
 
     def __call__(self, executor, noise, latent_image, sampler, sigmas, denoise_mask=None, callback=None,
                  disable_pbar=False, seed=None, **kwargs):
         handler = executor.class_obj.model_options.get("context_handler")
-        if getattr(handler, "noise_type", None) == "FreeNoise":
-            noise = freenoise(noise, handler.context_length, handler.context_overlap, seed or 0)
+        noise_type = getattr(handler, "noise_type", None)
+        if noise_type == "FreeNoise" and noise.shape[0] > handler.context_length:  # our handlers: frames on dim 0
+            windows = run_windows(handler, noise.shape[0], sigmas.shape[-1],
+                                  executor.class_obj.model_options)
+            noise = freenoise(noise, handler.context_length, handler.context_overlap, seed or 0, windows=windows)
+        elif noise_type == "FreeNoise (legacy)":
+            noise = freenoise_legacy(noise, handler.context_length, handler.context_overlap, seed or 0)
         return executor(noise, latent_image, sampler, sigmas, denoise_mask, callback, disable_pbar, seed, **kwargs)
 
 

@@ -220,6 +220,11 @@ SURFACE: tuple[Internal, ...] = (
     Internal("comfy.context_windows.create_prepare_sampling_wrapper", "memory estimate per window", (CONTEXT,),
              args=1),
     Internal("comfy.context_windows.get_matching_context_schedule", "schedules by name", (CONTEXT,), args=1),
+    Internal("comfy.context_windows.ContextSchedule", "FreeNoise lists every window of a run: the schedule's "
+             "func(num_frames, handler, model_options) at each step index (handler._step)", (CONTEXT,),
+             source=("func",)),
+    Internal("comfy.context_windows.IndexListContextHandler.__init__", "FreeNoise sets the step index it reads "
+             "on a copy of the handler", (CONTEXT,), source=("self._step",)),
     Internal("comfy.context_windows.get_matching_fuse_method", "fuse methods by name", (CONTEXT,), args=1),
     Internal("comfy.context_windows.ContextSchedules.STATIC_STANDARD", "schedule 'static'", (CONTEXT,)),
     Internal("comfy.context_windows.ContextSchedules.UNIFORM_STANDARD", "schedule 'uniform'", (CONTEXT,)),

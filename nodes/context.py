@@ -32,8 +32,11 @@ class ContextOptions(io.ComfyNode):
                 io.Boolean.Input("closed_loop", default=False,
                                  tooltip="With the looped schedule: the last frames blend into the first."),
                 io.Combo.Input("noise_type", options=list(NOISE_TYPES), default="per-frame",
-                               tooltip="per-frame: independent noise; FreeNoise: later windows reuse the first "
-                                       "window's noise, shuffled, for steadier long videos."),
+                               tooltip="per-frame: independent noise. FreeNoise: later frames reuse the first "
+                                       "window's noise, shuffled, for steadier long videos; no window ever holds "
+                                       "the same noise frame twice. FreeNoise (legacy): this pack's earlier "
+                                       "FreeNoise (windows can repeat a noise frame), for reproducing saved "
+                                       "workflows."),
             ],
             outputs=[io.Model.Output(tooltip="The model, sampling in context windows.")],
         )
