@@ -11,6 +11,7 @@ from conftest import ROOT
 from support.foreign_workflows import FIXTURE_BUILDERS, FIXTURES, UIGraph
 
 VERSIONS = json.loads((FIXTURES / "versions.json").read_text())
+MOTION_VERSIONS = json.loads((FIXTURES / "motion_versions.json").read_text())  # run in test_convert_motion.py
 FOREIGN_PACK_BADGES = ("🎭🅐🅓", "🎥🅥🅗🅢", "🛂🅐🅒🅝", "📅🅕🅝")
 
 
@@ -34,7 +35,8 @@ def test_fixtures_are_what_the_builders_write():
 
 
 def test_every_table_entry_has_a_version_case():
-    covered = {(c["type"], c["version"]) for c in VERSIONS["cases"] + VERSIONS["context_cases"]}
+    covered = {(c["type"], c["version"])
+               for c in VERSIONS["cases"] + VERSIONS["context_cases"] + MOTION_VERSIONS["cases"]}
     for type_, entry in cv.mapping()["nodes"].items():
         if entry["kind"] in ("ad_apply", "ad_sampling", "ad_lora", "ad_sample_settings"):
             continue  # one layout each; covered by the workflow fixtures
@@ -45,14 +47,22 @@ def test_every_table_entry_has_a_version_case():
 @pytest.mark.parametrize("scale", [1.25, 0.8])
 def test_ade_motion_scale_is_not_this_packs_motion_scale(scale):
     """ADE's legacy motion_scale multiplies the temporal attention's scale; this pack's motion_scale scales the
-    motion module's residual (ADE's *effect*). Mapping one onto the other gave other frames than under ADE: the
-    loader is kept, with the reason, and 1.0 (the same under both) still converts."""
+    motion module's residual (ADE's *effect*). It becomes a Motion Value on Apply's scale (this pack's
+    motion_scale stays 1), with a note; 1.0 (the same under both) adds nothing."""
     g = UIGraph()
     g.node("ADE_AnimateDiffLoaderWithContext", ["mm.safetensors", "autoselect", scale, True])
     converted, report = cv.convert(g.workflow())
-    [kept] = report["kept"]
-    assert f"motion_scale {scale}" in kept["reason"] and "attention scale" in kept["reason"], kept
-    assert not by_type(converted, "ADL_ApplyMotionModule")
+    assert not report["kept"], report["kept"]
+    [apply] = by_type(converted, "ADL_ApplyMotionModule")
+    [value] = by_type(converted, "ADL_MotionValue")
+    assert named(apply)["motion_scale"] == 1.0 and named(value)["value"] == scale
+    assert ("ADL_MotionValue", 0, "ADL_ApplyMotionModule", "scale") in _links(converted)
+    assert any("temporal attention scale" in n and f"value {scale}" in n for n in report["converted"][0]["notes"])
+    g = UIGraph()
+    g.node("ADE_AnimateDiffLoaderWithContext", ["mm.safetensors", "autoselect", 1.0, True])
+    converted, report = cv.convert(g.workflow())
+    assert not by_type(converted, "ADL_MotionValue")
+    assert not any("attention scale" in n for n in report["converted"][0]["notes"])
 
 
 @pytest.mark.parametrize("case", VERSIONS["cases"], ids=lambda c: f"{c['type']}:{c['version']}")
@@ -165,7 +175,7 @@ def test_gen2_lora_chain_context_and_prompt_travel():
     text = cv.format_report(report)
     assert "keyframe 99 is past max_frames 8" in text
     assert "sampler dpmpp_2m" in text and "scheduler karras" in text  # KSampler stays, the report says why it differs
-    assert "'autoselect' became AnimateDiff's sqrt_linear" in text
+    assert "'autoselect' picks as AnimateDiff-Evolved did" in text
 
 
 def test_v2v_reroute_primitive_and_acn():
@@ -197,7 +207,7 @@ def test_unconvertible_nodes_stay_marked_with_reasons():
     assert sorted(types[i] for i in kept) == sorted(["ADE_AnimateDiffSamplingSettings", "ADE_AnimateDiffLoaderGen1",
                                                       "ADE_AnimateDiffLoaderGen1", "VHS_LoadVideo", "BatchPromptSchedule"])
     reasons = " | ".join(kept.values())
-    for fragment in ("noise_type 'empty' has no counterpart", "beta_schedule 'lcm'", "fit no layout this converter knows",
+    for fragment in ("noise_type 'empty' has no counterpart", "beta_schedule 'linear (AnimateDiff-SDXL)'", "fit no layout this converter knows",
                      "3 values (str, int, int)", "NEG output", "they feed none that converted"):
         assert fragment in reasons, reasons
     assert len(converted["nodes"]) == len(original["nodes"])  # nothing dropped
@@ -232,8 +242,8 @@ def test_api_format_converts_by_input_names():
     }
     converted, report = cv.convert(prompt)
     assert converted["2"] == {"class_type": "ADL_ApplyMotionModule", "inputs": {
-        "motion_scale": 1.0, "beta_schedule": "animatediff (sqrt_linear, as trained)", "motion_module": ["10", 0],
-        "model": ["1", 0]}}
+        "motion_scale": 1.0, "beta_schedule": "animatediff (sqrt_linear, as trained)", "start_percent": 0.0,
+        "end_percent": 1.0, "motion_module": ["10", 0], "model": ["1", 0]}}
     assert converted["10"] == {"class_type": "ADL_LoadMotionModule", "inputs": {"model_name": "mm.safetensors"}}
     assert converted["3"]["inputs"] == {"fps": 12.0, "filename_prefix": "p", "format": "webm", "crf": 30,
                                         "images": ["9", 0]}
@@ -325,16 +335,14 @@ def _gen2(apply_type, apply_widgets):
     return g.workflow()
 
 
-def test_gen2_apply_with_percentages():
-    """ADE_ApplyAnimateDiffModel converts at start 0 / end 1; motion for part of the steps has no counterpart."""
-    converted, report = cv.convert(_gen2("ADE_ApplyAnimateDiffModel", [0.0, 1.0]))
+@pytest.mark.parametrize("start, end", [(0.0, 1.0), (0.25, 0.6)])
+def test_gen2_apply_with_percentages(start, end):
+    """ADE_ApplyAnimateDiffModel's start/end percent become Apply Motion Module's (motion for part of the steps)."""
+    converted, report = cv.convert(_gen2("ADE_ApplyAnimateDiffModel", [start, end]))
     assert not report["kept"] and "Gen2 apply (start_percent, end_percent)" in report["converted"][1]["with"][0]
     assert ("ADL_LoadMotionModule", 0, "ADL_ApplyMotionModule", "motion_module") in _links(converted)
-    _converted, report = cv.convert(_gen2("ADE_ApplyAnimateDiffModel", [0.0, 0.6]))
-    kept = {k["type"]: k["reason"] for k in report["kept"]}
-    assert "end_percent 0.6 (motion only for part of the steps) has no counterpart" in kept["ADE_UseEvolvedSampling"]
-    assert "feeds none that converted" in kept["ADE_ApplyAnimateDiffModel"]
-    assert [c["type"] for c in report["converted"]] == ["ADE_LoadAnimateDiffModel"]  # its loader still converts
+    [apply] = by_type(converted, "ADL_ApplyMotionModule")
+    assert (named(apply)["start_percent"], named(apply)["end_percent"]) == (start, end)
 
 
 def test_a_connected_input_without_counterpart_is_never_dropped():

@@ -186,6 +186,19 @@ def test_converted_workflow_runs(server, object_info):
     assert (video["frames"], video["width"], video["height"]) == (FRAMES, SIZE, SIZE)
 
 
+def test_converted_motion_control_runs(server, object_info):
+    """ADE's multivals (masked, linked from a Primitive, scaled mask), two chained keyframes (one through a
+    Reroute) and a Gen2 apply from 0.1 to 0.9: converted, the live server takes the graph and renders it."""
+    converted, report = cv.convert(cheap(load("t2v_gen2_multivals_keyframes")))
+    assert not report["kept"], report["kept"]
+    prompt = to_api(converted, object_info)
+    assert {"ADL_MotionValue", "ADL_MotionKeyframe"} <= {n["class_type"] for n in prompt.values()}
+    result = server.run(prompt)
+    assert result["ok"], f"{result['error']}\n{server.log()[-3000:]}"
+    video = saved_video(server, result["outputs"])
+    assert (video["frames"], video["width"], video["height"]) == (FRAMES, SIZE, SIZE)
+
+
 def test_render_runs_a_foreign_workflow_directly(server, tmp_path):
     """`python PACK render` on the VHS/ACN/legacy-ADE video-to-video file: converted, reported, rendered."""
     path = tmp_path / "v2v.json"

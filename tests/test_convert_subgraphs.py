@@ -136,10 +136,10 @@ def test_a_kept_node_inside_a_subgraph_is_marked_there():
     wf = load()
     sg = wf["definitions"]["subgraphs"][0]
     ade = next(n for n in sg["nodes"] if n["type"] == "ADE_AnimateDiffLoaderGen1")
-    ade["widgets_values"][1] = "lcm"  # a beta schedule this pack does not run
+    ade["widgets_values"][1] = "linear (AnimateDiff-SDXL)"  # a beta schedule this pack does not run
     converted, report = cv.convert(wf)
     [kept] = report["kept"]
-    assert kept["subgraph"] == "Animate" and kept["id"] == ade["id"] and "lcm" in kept["reason"], kept
+    assert kept["subgraph"] == "Animate" and kept["id"] == ade["id"] and "AnimateDiff-SDXL" in kept["reason"], kept
     inner = next(n for n in converted["definitions"]["subgraphs"][0]["nodes"] if n["id"] == ade["id"])
     assert inner["properties"]["adl_convert"].startswith("not converted") and inner["color"] == cv.MARK_COLOR
 

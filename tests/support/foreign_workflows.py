@@ -236,7 +236,7 @@ def unconvertible() -> dict:
                  inputs=[("model", "MODEL"), ("sample_settings", "SAMPLE_SETTINGS")], outputs=[("MODEL", "MODEL")])
     g.link(ckpt, 0, ad1, "model")
     g.link(settings, 0, ad1, "sample_settings")
-    ad2 = g.node("ADE_AnimateDiffLoaderGen1", [MODULE, "lcm"], inputs=[("model", "MODEL")], outputs=[("MODEL", "MODEL")])
+    ad2 = g.node("ADE_AnimateDiffLoaderGen1", [MODULE, "linear (AnimateDiff-SDXL)"], inputs=[("model", "MODEL")], outputs=[("MODEL", "MODEL")])
     g.link(ckpt, 0, ad2, "model")
     g.node("VHS_LoadVideo", ["clip.mp4", 0, 7], outputs=[("IMAGE", "IMAGE")])  # 3 values: no known layout
     sched = g.node("BatchPromptSchedule", ['"0": "a cat"', 16, False, 0, 0], inputs=[("clip", "CLIP")],
@@ -248,8 +248,65 @@ def unconvertible() -> dict:
     return g.workflow()
 
 
+def t2v_gen2_multivals_keyframes() -> dict:
+    """Gen2 nodes with AnimateDiff-Evolved's motion control: a masked scale multival (a solid mask), an effect
+    multival whose float_val comes from a PrimitiveNode, a scaled-mask multival (relative) on a keyframe, two
+    keyframes chained (the second through a Reroute), and Apply AnimateDiff Model active from 0.1 to 0.9."""
+    g = UIGraph()
+    ckpt, pos, neg = _base(g)
+    latent = g.node("EmptyLatentImage", [512, 512, 16], outputs=[("LATENT", "LATENT")])
+    mask = g.node("SolidMask", [0.5, 512, 512], outputs=[("MASK", "MASK")])
+    scale = g.node("ADE_MultivalDynamic", [1.1], inputs=[("mask_optional", "MASK")], outputs=[("MULTIVAL", "MULTIVAL")],
+                   title="Scale 🎭🅐🅓")
+    g.link(mask, 0, scale, "mask_optional")
+    effect = g.node("ADE_MultivalDynamic", [0.9], inputs=[("mask_optional", "MASK")], outputs=[("MULTIVAL", "MULTIVAL")],
+                    title="effect")
+    g.widget_input(effect, "float_val", "FLOAT")
+    prim = g.node("PrimitiveNode", [0.9, "fixed"], outputs=[("FLOAT", "FLOAT")], title="effect value")
+    g.nodes[-1]["outputs"][0]["widget"] = {"name": "float_val"}
+    g.link(prim, 0, effect, "float_val")
+    scaled = g.node("ADE_MultivalScaledMask", [0.8, 1.2, "relative"], inputs=[("mask", "MASK")],
+                    outputs=[("MULTIVAL", "MULTIVAL")])
+    g.link(mask, 0, scaled, "mask")
+    kf_inputs = [("prev_ad_keyframes", "AD_KEYFRAMES"), ("scale_multival", "MULTIVAL"), ("effect_multival", "MULTIVAL"),
+                 ("per_block_replace", "PER_BLOCK")]
+    kf1 = g.node("ADE_AnimateDiffKeyframe", [0.0, True, 1], inputs=kf_inputs, outputs=[("AD_KEYFRAMES", "AD_KEYFRAMES")])
+    kf2 = g.node("ADE_AnimateDiffKeyframe", [0.5, False, 2], inputs=kf_inputs, outputs=[("AD_KEYFRAMES", "AD_KEYFRAMES")])
+    g.link(kf1, 0, kf2, "prev_ad_keyframes")
+    g.link(scaled, 0, kf2, "scale_multival")
+    reroute = g.node("Reroute", None, inputs=[("", "*")], outputs=[("", "AD_KEYFRAMES")])
+    g.link(kf2, 0, reroute, "")
+    load = g.node("ADE_LoadAnimateDiffModel", [MODULE], inputs=[("ad_settings", "AD_SETTINGS")],
+                  outputs=[("MOTION_MODEL", "MOTION_MODEL_ADE")])
+    apply = g.node("ADE_ApplyAnimateDiffModel", [0.1, 0.9],
+                   inputs=[("motion_model", "MOTION_MODEL_ADE"), ("motion_lora", "MOTION_LORA"),
+                           ("scale_multival", "MULTIVAL"), ("effect_multival", "MULTIVAL"),
+                           ("ad_keyframes", "AD_KEYFRAMES"), ("prev_m_models", "M_MODELS"), ("per_block", "PER_BLOCK")],
+                   outputs=[("M_MODELS", "M_MODELS")])
+    g.link(load, 0, apply, "motion_model")
+    g.link(scale, 0, apply, "scale_multival")
+    g.link(effect, 0, apply, "effect_multival")
+    g.link(reroute, 0, apply, "ad_keyframes")
+    evolved = g.node("ADE_UseEvolvedSampling", ["sqrt_linear (AnimateDiff)"],
+                     inputs=[("model", "MODEL"), ("m_models", "M_MODELS"), ("context_options", "CONTEXT_OPTIONS"),
+                             ("sample_settings", "SAMPLE_SETTINGS")], outputs=[("MODEL", "MODEL")])
+    g.link(ckpt, 0, evolved, "model")
+    g.link(apply, 0, evolved, "m_models")
+    ks = _ksampler(g)
+    g.link(evolved, 0, ks, "model")
+    g.link(pos, 0, ks, "positive")
+    g.link(neg, 0, ks, "negative")
+    g.link(latent, 0, ks, "latent_image")
+    dec = _decode(g, ckpt, ks)
+    combine = g.node("VHS_VideoCombine", [8, 0, "motion_control", "video/h264-mp4", False, True, "yuv420p", 19, True, None],
+                     inputs=[("images", "IMAGE")], outputs=[("Filenames", "VHS_FILENAMES")])
+    g.link(dec, 0, combine, "images")
+    return g.workflow()
+
+
 FIXTURE_BUILDERS = {"t2v_gen1": t2v_gen1, "t2v_gen2_lora_context_prompt_travel": t2v_gen2_lora_context_prompt_travel,
-                    "v2v_legacy_acn": v2v_legacy_acn, "unconvertible": unconvertible}
+                    "v2v_legacy_acn": v2v_legacy_acn, "unconvertible": unconvertible,
+                    "t2v_gen2_multivals_keyframes": t2v_gen2_multivals_keyframes}
 
 
 def numbers(value):

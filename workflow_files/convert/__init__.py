@@ -226,6 +226,20 @@ def main(argv: list[str]) -> int:
 # --------------------------------------------------------------------------------------------------------
 # The table as a document (docs/converting.md is this, checked by tests/test_convert.py)
 # --------------------------------------------------------------------------------------------------------
+MOTION_CONTROL = (
+    "Motion control: AnimateDiff-Evolved's multivals become **Motion Value (Lightning)** (`ADE_MultivalDynamic`'s "
+    "float_val → value, and a float_val fed by another node stays fed; its mask → mask; `ADE_MultivalScaledMask`'s "
+    "min_float_val / max_float_val / scaling → mask_min / mask_max / mask_scaling), `ADE_AnimateDiffKeyframe` becomes "
+    "**Motion Keyframe (Lightning)** (prev_ad_keyframes → previous, scale_multival → scale, effect_multival → effect), "
+    "and the scale_multival / effect_multival / ad_keyframes of the loaders and the Gen2 apply nodes go to Apply Motion "
+    "Module's scale / effect / keyframes, the Gen2 apply's start_percent / end_percent to its own. The legacy loader's "
+    "motion_scale is ADE's temporal attention scale, not this pack's motion_scale (ADE's effect): other than 1 it "
+    "becomes a Motion Value on Apply Motion Module's scale (a motion_scale fed by another node stays fed). A multival "
+    "or keyframe converts together with the nodes it feeds and is fed by, or not at all; per-block strengths "
+    "(per_block, per_block_replace), several motion models at once (prev_m_models) and AnimateDiff settings (ad_settings) "
+    "keep the node as it was, with the reason.")
+
+
 def support_markdown() -> str:
     m = mapping()
     kinds = {"ad_loader": "Load Motion Module + Apply Motion Module (+ its Motion LoRAs and context options)",
@@ -253,7 +267,7 @@ def support_markdown() -> str:
         lines.append(f"| `{t}` | {e['pack']} | {target} | {layouts} |")
     lines += ["", "Within a converted node, a setting without a counterpart either keeps the node as it was (with the "
               "reason) or is converted with a note in the report; every such translation is in `mapping.json` "
-              "(`tables`, `checks`, `refuse_linked`).", "", "## Known and not converted", "",
+              "(`tables`, `checks`, `refuse_linked`).", "", MOTION_CONTROL, "", "## Known and not converted", "",
               "| node type | pack | why |", "|---|---|---|"]
     for pack, entries in m["absent"].items():
         for t, why in entries.items():

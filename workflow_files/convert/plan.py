@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from . import motion
 from .graph import Node
 from .table import mapping
 from .values import (
@@ -36,6 +37,7 @@ class Plan:
     notes: list = field(default_factory=list)
     version: str = ""
     requires: set = field(default_factory=set)      # foreign ids that must convert for this plan to hold
+    feeds: set = field(default_factory=set)         # the same, for the nodes its output feeds
     parts: dict = field(default_factory=dict)        # other foreign nodes this plan converts -> their layout
     steps: int | None = None                         # the step count a Lightning module's file name gives
 
@@ -51,6 +53,7 @@ class Converter:
         self.next_id = max(max(nodes, default=0) + 1, first_id)  # first_id: ids below it are used elsewhere
         self.plans: dict[int, Plan] = {}
         self.refused: dict[int, str] = {}
+        self.claimed_by: dict[int, int] = {}
 
     def new_id(self) -> int:
         self.next_id += 1
@@ -93,6 +96,9 @@ class Converter:
     # ---- kinds ----
     def plan_replace(self, node: Node, entry: dict, named: dict, plan: Plan):
         self.refuse_linked(node, entry)
+        motion.check_needed(node, entry)
+        motion.require_converted(self, node, entry, plan)
+        motion.require_consumers(self, node, entry, plan)
         linked = self.linked_inputs(node, entry, named)
         run_checks(entry, named, plan.notes)
         target = entry["target"]
@@ -254,13 +260,13 @@ class Converter:
                 raise Refuse(f"output {slot} is connected and has no counterpart")
         plan.redirects[(node.id, 0)] = out_ref
 
-    def emit_apply(self, node: Node, module_ref: tuple, values: dict, links: dict, plan: Plan):
-        """``node`` becomes ADL_ApplyMotionModule on ``module_ref``, with its sample settings and context options;
-        its MODEL output then comes from the last of them."""
+    def emit_apply(self, node: Node, module_ref: tuple, values: dict, refs: dict, plan: Plan):
+        """``node`` becomes ADL_ApplyMotionModule on ``module_ref`` (``refs``: its other inputs), with its sample
+        settings and context options; its MODEL output then comes from the last of them."""
         inputs = {"motion_module": module_ref}
         if "model" in node.links:
             inputs["model"] = ("old", *node.links["model"])
-        inputs.update({k: ("old", *node.links[v]) for k, v in links.items()})
+        inputs.update(refs)
         plan.emitted.append(Emitted(node.id, "ADL_ApplyMotionModule", values, inputs, node))
         plan.claimed.add(node.id)
         noise = self.sample_settings(node, plan)
@@ -272,15 +278,19 @@ class Converter:
         run_checks(entry, named, plan.notes)
         apply_rules = entry["widgets"]["ADL_ApplyMotionModule"]
         self.refuse_unaccounted(node, {"model", "context_options", "motion_lora", "sample_settings"}
-                                | {r["from"] for r in apply_rules.values() if "from" in r and "table" not in r})
+                                | {r["from"] for r in apply_rules.values() if "from" in r and "table" not in r}
+                                | motion.unaccounted_ok(entry))
         load_values, _ = self.target_widgets("ADL_LoadMotionModule", entry["widgets"]["ADL_LoadMotionModule"], named,
                                              linked, plan.notes)
         apply_values, apply_links = self.target_widgets("ADL_ApplyMotionModule", entry["widgets"]["ADL_ApplyMotionModule"],
                                                         named, linked, plan.notes)
+        refs = {k: ("old", *node.links[v]) for k, v in apply_links.items()}
+        refs.update(motion.relinked(self, node, entry, plan))
         load_id = self.new_id()
         plan.emitted.append(Emitted(load_id, "ADL_LoadMotionModule", load_values, {}, node, new=True, offset=(0, 160)))
+        refs.update(motion.motion_values(self, node, entry, named, linked, plan))
         module_ref = self.lora_chain(node, ("new", load_id, 0), plan)
-        self.emit_apply(node, module_ref, apply_values, apply_links, plan)
+        self.emit_apply(node, module_ref, apply_values, refs, plan)
         _steps_note(load_values.get("model_name"), plan)
 
     def plan_ad_sampling(self, node: Node, entry: dict, named: dict, plan: Plan):
@@ -297,8 +307,8 @@ class Converter:
             raise Refuse(f"its Apply AnimateDiff Model node {apply_node.id} also feeds other nodes")
         try:
             self.refuse_linked(apply_node, apply_entry)
-            self.refuse_unaccounted(apply_node, {"motion_model", "motion_lora"})
             apply_named, apply_version = recognise(apply_node, apply_entry)
+            apply_values, refs = motion.apply_inputs(self, apply_node, apply_entry, apply_named, plan)
             run_checks(apply_entry, apply_named, plan.notes)
         except Refuse as e:
             raise Refuse(f"its Apply AnimateDiff Model node {apply_node.id}: {e}") from None
@@ -316,13 +326,15 @@ class Converter:
         run_checks(entry, named, plan.notes)
         values, links = self.target_widgets("ADL_ApplyMotionModule", entry["widgets"]["ADL_ApplyMotionModule"], named,
                                             linked, plan.notes)
-        self.emit_apply(node, module_ref, values, links, plan)
+        values.update(apply_values)
+        refs.update({k: ("old", *node.links[v]) for k, v in links.items()})
+        self.emit_apply(node, module_ref, values, refs, plan)
 
     # ---- driver ----
     def run(self):
         order = {"replace": 0, "ad_loader": 1, "ad_sampling": 1}
         foreign = [n for n in self.nodes.values() if n.type in self.table]
-        claimed_by = {}
+        claimed_by = self.claimed_by
         for kind_rank in (0, 1):
             for node in sorted(foreign, key=lambda n: n.id):
                 entry = self.table[node.type]
@@ -332,7 +344,7 @@ class Converter:
                 try:
                     named, plan.version = recognise(node, entry)
                     getattr(self, "plan_" + entry["kind"])(node, entry, named, plan)
-                    missing = [r for r in plan.requires if r not in self.plans]
+                    missing = [r for r in plan.requires if r in self.refused]  # the rest: motion.settle
                     if missing:
                         raise Refuse(f"it needs node {missing[0]} ({self.nodes[missing[0]].type}), which was not converted"
                                      f": {self.refused.get(missing[0], '')}".rstrip(": "))
@@ -345,6 +357,7 @@ class Converter:
                 self.plans[node.id] = plan
                 for c in plan.claimed:
                     claimed_by[c] = node.id
+        motion.settle(self)
         for node in foreign:  # absorbed kinds nobody took
             if node.id not in claimed_by and node.id not in self.refused:
                 kind = self.table[node.type]["kind"]
@@ -356,7 +369,6 @@ class Converter:
                     "ad_apply": "Apply AnimateDiff Model is converted with the Use Evolved Sampling it feeds; "
                                 "it feeds none that converted",
                 }.get(kind, "not converted")
-        self.claimed_by = claimed_by
 
     def resolve(self, ref: tuple, depth: int = 0) -> tuple:
         """A ref in the new graph: ("new"/"old", id, slot) → (id, slot) after redirects."""

@@ -68,12 +68,13 @@ def recognise(node: Node, entry: dict) -> tuple[dict, str]:
 
 
 def translate(spec: dict, named: dict, linked: set, notes: list) -> object:
-    """One target widget's value from the foreign widgets by its rule in the table; may raise Refuse."""
+    """One target widget's value from the foreign widgets by its rule in the table; may raise Refuse. A linked
+    widget gives ("link", name); with a table or a range it is refused, unless the rule says ``"linked": "keep"``."""
     if "value" in spec:
         return spec["value"]
     name = spec["from"]
     if name in linked:
-        if "table" in spec or "min" in spec or "max" in spec:
+        if "table" in spec or ("min" in spec or "max" in spec) and spec.get("linked") != "keep":
             raise Refuse(f"{name} comes from another node, so its value cannot be translated; make it a widget first")
         return ("link", name)
     if name not in named:

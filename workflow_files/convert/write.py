@@ -79,6 +79,7 @@ def write_ui(workflow: dict, conv: Converter) -> dict:
     for e in emitted.values():
         for slot, (_name, kind) in enumerate(_target_outputs(e.type)):
             out_types[(e.id, slot)] = kind
+    retyped = _reroute_types(conv, emitted, removed, out_types)
     old_links = {}
     dict_links = any(isinstance(link, dict) for link in workflow.get("links") or [])
     for link in workflow.get("links") or []:
@@ -142,6 +143,8 @@ def write_ui(workflow: dict, conv: Converter) -> dict:
     for raw in raw_nodes:
         for slot, o in enumerate(raw.get("outputs") or []):
             o["links"] = by_origin.get((raw["id"], slot), [])
+            if (raw["id"], slot) in retyped:
+                o["type"] = retyped[(raw["id"], slot)]
     out["nodes"] = raw_nodes
     out["links"] = new_links
     out["last_node_id"] = max([out.get("last_node_id") or 0, *(n["id"] for n in raw_nodes)])
@@ -150,6 +153,24 @@ def write_ui(workflow: dict, conv: Converter) -> dict:
         out["state"]["lastNodeId"] = out["last_node_id"]
         out["state"]["lastLinkId"] = out["last_link_id"]
     return out
+
+
+def _reroute_types(conv: Converter, emitted: dict, removed: set, out_types: dict) -> dict:
+    """A Reroute kept between converted nodes carries the converted type (a Motion Value, not a MULTIVAL):
+    (reroute id, 0) → type, for the Reroutes whose source is an emitted node (through other Reroutes)."""
+    retyped = {}
+    for node in conv.nodes.values():
+        if node.type != "Reroute" or node.id in emitted or node.id in removed:
+            continue
+        seen, current = set(), node
+        while current.type == "Reroute" and current.links and current.id not in seen:
+            seen.add(current.id)
+            src = conv.resolve(("old", *next(iter(current.links.values()))))
+            if src[0] in emitted:
+                retyped[(node.id, 0)] = out_types[(node.id, 0)] = out_types.get(src, "*")
+                break
+            current = conv.nodes.get(src[0], current)
+    return retyped
 
 
 def _emitted_ui(e: Emitted, conv: Converter, link_for) -> dict:
