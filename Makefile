@@ -24,7 +24,7 @@ export COMFYUI_PATH
 
 READY := $(VENV)/.ready
 
-.PHONY: env test run bench bench-ade thumbnails input-clip download render clean
+.PHONY: env test run bench bench-ade parity-ade thumbnails input-clip download render clean
 
 env: $(READY)
 
@@ -71,6 +71,12 @@ ADE ?=
 bench-ade: $(READY)
 	@test -n "$(ADE)" || { echo "make bench-ade needs ADE=/path/to/ComfyUI-AnimateDiff-Evolved: a checkout of Kosinkadink/ComfyUI-AnimateDiff-Evolved you fetched (none is kept in this project or in ../shared/anchors)." >&2; exit 2; }
 	$(PY) tests/bench_ade.py --ade "$(ADE)" $(if $(wildcard /dev/nvidia0),--gpu)
+
+# The motion controls (scale, effect, keyframes) against a fetched AnimateDiff-Evolved, same weights and noise;
+# writes its table into docs/parity.md:   make parity-ade ADE=/path/to/ComfyUI-AnimateDiff-Evolved
+parity-ade: $(READY)
+	@test -n "$(ADE)" || { echo "make parity-ade needs ADE=/path/to/ComfyUI-AnimateDiff-Evolved: a checkout of Kosinkadink/ComfyUI-AnimateDiff-Evolved you fetched (none is kept in this project)." >&2; exit 2; }
+	$(PY) tests/parity_ade.py --ade "$(ADE)"
 
 # Each example workflow's graph as the real frontend draws it (Debian's chromium, no weights needed).
 thumbnails: $(READY)

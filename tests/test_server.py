@@ -139,3 +139,37 @@ def test_example_workflows_are_served_and_match_their_api_twins(server):
         assert to_api(ui, object_info) == twin, name
         assert any(node["type"] == "Note" for node in ui["nodes"]), f"{name} has no note"
         assert all(m["url"].startswith("https://huggingface.co/") for m in ui["models"])
+
+
+def with_motion_controls(frames: int, per_frame: str, prefix: str, second_start: float = 0.5) -> dict:
+    """text_to_video with a per-frame effect, a masked scale, two keyframes and a start/end range."""
+    prompt = text_to_video("sd15-random-fp16.safetensors", MODULE, frames=frames, prefix=prefix)
+    prompt["20"] = {"class_type": "ADL_MotionValue", "inputs": {
+        "value": 1.0, "per_frame": per_frame, "mask_min": 0.0, "mask_max": 1.0, "mask_scaling": "absolute"}}
+    prompt["21"] = {"class_type": "SolidMask", "inputs": {"value": 0.5, "width": 64, "height": 64}}
+    prompt["22"] = {"class_type": "ADL_MotionValue", "inputs": {
+        "value": 1.0, "per_frame": "", "mask": ["21", 0], "mask_min": 0.8, "mask_max": 1.2,
+        "mask_scaling": "absolute"}}
+    prompt["23"] = {"class_type": "ADL_MotionKeyframe", "inputs": {
+        "start_percent": 0.3, "guarantee_steps": 1, "inherit_missing": True, "scale": ["22", 0]}}
+    prompt["24"] = {"class_type": "ADL_MotionKeyframe", "inputs": {
+        "start_percent": second_start, "guarantee_steps": 1, "inherit_missing": False, "previous": ["23", 0]}}
+    prompt["6"]["inputs"].update({"effect": ["20", 0], "keyframes": ["24", 0], "start_percent": 0.0,
+                                  "end_percent": 0.9})
+    return prompt
+
+
+def test_motion_controls_run_through_the_server(server):
+    result = server.run(with_motion_controls(8, "1, 1, 0.9, 0.8, 0.7, 0.6, 0.5, 0.5", "controls"))
+    assert result["ok"], result["error"] or server.log()[-3000:]
+    assert len(saved_frames(server, result)) == 8
+
+
+def test_motion_control_bad_input_is_a_node_error(server):
+    server.assert_fails_then_recovers(with_motion_controls(8, "1, 1, 0.5", "bad_per_frame"),
+                                      "the motion effect has 3 frames but the video has 8")
+    server.assert_fails_then_recovers(with_motion_controls(8, "1, oops", "bad_text"), "per_frame: 'oops'")
+    server.assert_fails_then_recovers(with_motion_controls(8, "", "bad_order", second_start=0.1),
+                                      "out of order: this one starts at 0.1, after one at 0.3")
+    result = server.run(text_to_video("sd15-random-fp16.safetensors", MODULE, frames=8, prefix="after_controls"))
+    assert result["ok"], result["error"]
