@@ -58,7 +58,7 @@ def test_every_listed_internal_exists_with_the_assumed_signature():
 def test_every_host_symbol_the_pack_uses_is_listed():
     unlisted = [f"{p.relative_to(ROOT)}:{line} {symbol}" for p in SOURCES for symbol, _call, line in host_usages(p)
                 if not covered(symbol) and symbol != hs.API]
-    assert not unlisted, "add these to glue/host_surface.py SURFACE:\n" + "\n".join(unlisted)
+    assert not unlisted, "add these to glue/host_internals.py SURFACE:\n" + "\n".join(unlisted)
 
 
 def test_listed_arguments_are_the_ones_the_pack_passes():
