@@ -46,11 +46,9 @@ def child(a) -> None:
     t0 = time.perf_counter()
     model = comfy.sd.load_diffusion_model(a.unet)
     if a.mode == "ade":
-        spec = importlib.util.spec_from_file_location("ade_pack", os.path.join(a.ade, "__init__.py"),
-                                                      submodule_search_locations=[a.ade])
-        ade = importlib.util.module_from_spec(spec)
-        sys.modules["ade_pack"] = ade
-        spec.loader.exec_module(ade)
+        sys.path.insert(0, str(ROOT / "tests"))
+        from support.ade import load_ade_pack
+        ade = load_ade_pack(a.ade)
         folder_paths.add_model_folder_path("animatediff_models", os.path.dirname(a.mm))
         folder_paths.folder_names_and_paths["animatediff_models"][1].update(folder_paths.supported_pt_extensions)
         loader = ade.NODE_CLASS_MAPPINGS["ADE_AnimateDiffLoaderGen1"]()

@@ -14,7 +14,6 @@ ADE is a checkout you point at (its own license); nothing of it is in this proje
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import re
 import sys
@@ -29,12 +28,8 @@ GOAL = 1e-4
 
 
 def load_ade(path: str):
-    spec = importlib.util.spec_from_file_location("ade_pack", os.path.join(path, "__init__.py"),
-                                                  submodule_search_locations=[path])
-    ade = importlib.util.module_from_spec(spec)
-    sys.modules["ade_pack"] = ade
-    spec.loader.exec_module(ade)
-    return ade.NODE_CLASS_MAPPINGS
+    from support.ade import load_ade_pack
+    return load_ade_pack(path).NODE_CLASS_MAPPINGS
 
 
 def cases(torch):

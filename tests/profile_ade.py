@@ -10,7 +10,6 @@ random weights of the real shapes; ADE runs its own attention choice, ours the o
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import sys
 import time
@@ -30,11 +29,8 @@ OPS = ("aten::addmm", "aten::mm", "aten::copy_", "aten::bmm", "aten::baddbmm", "
 
 
 def ade_module_class(path: str):
-    spec = importlib.util.spec_from_file_location("ade_pack", os.path.join(path, "__init__.py"),
-                                                  submodule_search_locations=[path])
-    pack = importlib.util.module_from_spec(spec)
-    sys.modules["ade_pack"] = pack
-    spec.loader.exec_module(pack)
+    from support.ade import load_ade_pack
+    load_ade_pack(path)
     return sys.modules["ade_pack.animatediff.motion_module_ad"].VanillaTemporalModule
 
 
