@@ -216,20 +216,31 @@ def make_handler(length: int, overlap: int, schedule: str, fuse_method: str, clo
         noise_type=noise_type)
 
 
+SAMPLE_SETTINGS_KEY = "animatediff_lightning_sample_settings"  # glue/noise.py: it runs the context noise itself
+
+
+def apply_context_noise(model_options: dict, noise: torch.Tensor, sigmas, seed) -> torch.Tensor:
+    """The context options' noise_type on ``noise``: FreeNoise over this run's windows, or the legacy one."""
+    handler = model_options.get("context_handler")
+    noise_type = getattr(handler, "noise_type", None)
+    if noise_type == "FreeNoise" and noise.shape[0] > handler.context_length:  # our handlers: frames on dim 0
+        windows = run_windows(handler, noise.shape[0], sigmas.shape[-1], model_options)
+        noise = freenoise(noise, handler.context_length, handler.context_overlap, seed or 0, windows=windows)
+    elif noise_type == "FreeNoise (legacy)":
+        noise = freenoise_legacy(noise, handler.context_length, handler.context_overlap, seed or 0)
+    return noise
+
+
 class ContextNoise:
     """OUTER_SAMPLE wrapper: FreeNoise rearranges the initial noise before sampling starts. The new FreeNoise
-    reads the handler's windows for every step of this run's sigmas (``run_windows``)."""
+    reads the handler's windows for every step of this run's sigmas (``run_windows``). With sample settings on
+    the model their wrapper applies it, after drawing its own noise."""
 
     def __call__(self, executor, noise, latent_image, sampler, sigmas, denoise_mask=None, callback=None,
                  disable_pbar=False, seed=None, **kwargs):
-        handler = executor.class_obj.model_options.get("context_handler")
-        noise_type = getattr(handler, "noise_type", None)
-        if noise_type == "FreeNoise" and noise.shape[0] > handler.context_length:  # our handlers: frames on dim 0
-            windows = run_windows(handler, noise.shape[0], sigmas.shape[-1],
-                                  executor.class_obj.model_options)
-            noise = freenoise(noise, handler.context_length, handler.context_overlap, seed or 0, windows=windows)
-        elif noise_type == "FreeNoise (legacy)":
-            noise = freenoise_legacy(noise, handler.context_length, handler.context_overlap, seed or 0)
+        options = executor.class_obj.model_options
+        if SAMPLE_SETTINGS_KEY not in options:
+            noise = apply_context_noise(options, noise, sigmas, seed)
         return executor(noise, latent_image, sampler, sigmas, denoise_mask, callback, disable_pbar, seed, **kwargs)
 
 

@@ -16,8 +16,10 @@ CONTEXT, TRAVEL = "ADL_ContextOptions", "ADL_PromptTravel"
 VALUE, KEYFRAME = "ADL_MotionValue", "ADL_MotionKeyframe"
 LOAD_VIDEO, SAVE_VIDEO, CONSISTENCY, DOWNLOAD = ("ADL_LoadVideo", "ADL_SaveVideo", "ADL_VideoConsistency",
                                                   "ADL_DownloadModels")
+ADJUST_POSITIONS, ADJUST_WEIGHTS = "ADL_AdjustPositions", "ADL_AdjustWeights"
+SAMPLE_SETTINGS, NOISE_LAYER, FREEINIT = "ADL_SampleSettings", "ADL_NoiseLayer", "ADL_FreeInit"
 ALL = (LOAD, LORA, APPLY, VALUE, KEYFRAME, SCHEDULER, SAMPLER, SAMPLE, CONTEXT, TRAVEL, LOAD_VIDEO, SAVE_VIDEO,
-       CONSISTENCY, DOWNLOAD)
+       CONSISTENCY, DOWNLOAD, ADJUST_POSITIONS, ADJUST_WEIGHTS, SAMPLE_SETTINGS, NOISE_LAYER, FREEINIT)
 MOTION = (LOAD, LORA, APPLY, SCHEDULER, SAMPLE, CONTEXT)  # everything that builds or runs the motion module
 # A MODEL carrying the motion module is sampled by core samplers too; APPLY stands for those runs.
 RUNS = (APPLY, SAMPLE, CONTEXT)
@@ -51,7 +53,8 @@ SURFACE: tuple[Internal, ...] = (
                                         "outputs", "hidden", "is_output_node")),
     Internal(f"{API}.io.NodeOutput", "node results (up to 5), with a UI payload", args=5, kwargs=("ui",)),
     _io("Combo.Input", "file lists and choices", (*_INPUT, "options", "upload")),
-    _io("Int.Input", "integer widgets; the seed's control_after_generate", (*_NUMBER, "control_after_generate")),
+    _io("Int.Input", "integer widgets; the seed's control_after_generate; seed overrides as sockets only",
+        (*_NUMBER, "control_after_generate", "force_input")),
     _io("Float.Input", "float widgets", (*_NUMBER, "round")),
     _io("String.Input", "text widgets", (*_INPUT, "multiline")),
     _io("Boolean.Input", "switches", _INPUT),
@@ -115,6 +118,8 @@ SURFACE: tuple[Internal, ...] = (
     Internal("comfy.model_patcher.ModelPatcher.remove_wrappers_with_key", "never two of our wrappers", RUNS,
              args=2),
     Internal("comfy.patcher_extension.WrappersMP.OUTER_SAMPLE", "our wrappers' hook", RUNS),
+    Internal("comfy.latent_formats.SD15.scale_factor", "FreeInit re-noises latents in the model's latent scale",
+             (APPLY,)),
     Internal("comfy.patcher_extension.WrappersMP.APPLY_MODEL", "motion controls: the step's scale and effect",
              RUNS),
     Internal("comfy.model_base.BaseModel.apply_model", "APPLY_MODEL wrappers get x, t (σ), c_concat, "

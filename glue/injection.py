@@ -10,7 +10,7 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -24,9 +24,11 @@ from comfy.ldm.modules.attention import attention_pytorch, optimized_attention
 from comfy.ldm.modules.diffusionmodules.openaimodel import ResBlock, Upsample
 
 from ..motion_modules import MotionModuleError, MotionModuleInfo, MotionModuleSet
+from ..motion_modules.adjust import PositionAdjust, apply_adjustments, position_length
 from ..motion_modules.loading import build_motion_modules, read_motion_module
 from .checks import SamplingChecks
 from .motion_control import KEY as CONTROL_KEY, MotionControl, add_motion_control, slot_values
+from .noise import SampleSettings, add_sample_settings
 from .preview import add_video_preview
 from .schedules import AUTOSELECT, animatediff_model_sampling, autoselect, beta_model_sampling
 
@@ -58,8 +60,12 @@ def module_dtype(stored: torch.dtype, parameters: int) -> torch.dtype:
     return dtype if dtype in FLOAT_DTYPES else stored
 
 
-def load_motion_module_handle(path: str) -> MotionModuleHandle:
+def load_motion_module_handle(path: str, adjusts: tuple = ()) -> MotionModuleHandle:
+    """The module of ``path`` ready to apply; ``adjusts`` (motion_modules/adjust.py) change its position tables
+    and weights first, in the file's dtype, as AnimateDiff-Evolved's settings do."""
     sd, info = read_motion_module(path)
+    if adjusts:
+        sd, info = adjusted(sd, info, adjusts)
     dtype = module_dtype(info.dtype, info.parameters)
     for key, tensor in sd.items():  # one tensor at a time: the stored copy of each is released as we go
         if tensor.is_floating_point() and tensor.dtype != dtype:
@@ -74,6 +80,18 @@ def load_motion_module_handle(path: str) -> MotionModuleHandle:
         model, load_device=comfy.model_management.get_torch_device(),
         offload_device=comfy.model_management.unet_offload_device())
     return MotionModuleHandle(patcher, info)
+
+
+def adjusted(sd: dict, info: MotionModuleInfo, adjusts: tuple) -> tuple[dict, MotionModuleInfo]:
+    active = tuple(a for a in adjusts if a.active())
+    if not active:
+        return sd, info
+    sd = apply_adjustments(sd, active, info.name or "the motion module")
+    notes = tuple(a.describe() for a in active)
+    if not info.pe_stored and any(isinstance(a, PositionAdjust) for a in active):
+        notes += ("(this module stores no position tables: position adjustments do nothing)",)
+    length = position_length(sd) if info.pe_stored else None
+    return sd, replace(info, pe_length=length or info.pe_length, adjustments=notes)
 
 
 class MotionModuleSlot(nn.Module):
@@ -199,11 +217,11 @@ class MotionInjection:
 
 def apply_motion_module(model: comfy.model_patcher.ModelPatcher, handle: MotionModuleHandle,
                         motion_scale: float = 1.0, animatediff_schedule: bool | str = True,
-                        control: MotionControl | None = None):
+                        control: MotionControl | None = None, sample_settings: SampleSettings | None = None):
     """A clone of ``model`` that runs ``handle``'s motion module; ``model`` itself is left untouched.
     ``animatediff_schedule``: True for AnimateDiff's betas, False to keep the model's, or a name of
     ``schedules.BETA_SCHEDULES``. ``control``: scale / effect per frame, per region and over the steps
-    (glue/motion_control.py)."""
+    (glue/motion_control.py). ``sample_settings``: the initial noise and FreeInit (glue/noise.py)."""
     motion_module_places(model.model.diffusion_model, handle.model)  # fail now, not at sampling time
     m = model.clone()
     m.set_additional_models(KEY, [handle.patcher.clone()])
@@ -216,6 +234,7 @@ def apply_motion_module(model: comfy.model_patcher.ModelPatcher, handle: MotionM
     m.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.OUTER_SAMPLE, KEY, SamplingChecks(handle.info))
     add_motion_control(m, control)
     add_video_preview(m)  # glue/preview.py: the animated preview of all frames while sampling
+    add_sample_settings(m, sample_settings)
     m.set_attachments(KEY, handle.info)
     if animatediff_schedule == AUTOSELECT:
         animatediff_schedule = autoselect(handle.info.family)

@@ -45,6 +45,7 @@ class MotionModuleInfo:
     parameters: int
     lightning_steps: Optional[int] = None
     name: str = field(default="", compare=False)
+    adjustments: tuple[str, ...] = ()  # what was changed at load (motion_modules/adjust.py), in order
 
     @property
     def frame_limit(self) -> int:
@@ -68,6 +69,8 @@ class MotionModuleInfo:
             f"weights: {self.parameters / 1e6:.1f} M parameters, {dtype}",
             f"mid block: {'yes' if self.has_mid else 'no'}",
         ]
+        if self.adjustments:
+            lines.append("adjusted at load: " + "; ".join(self.adjustments))
         n = self.lightning_steps
         if n:
             lines.append(f"Lightning: distilled for {n} step{'s' if n != 1 else ''}")

@@ -4,18 +4,20 @@ import functools
 from comfy_api.latest import ComfyExtension
 
 from ..glue.host_surface import guard
+from .adjust import AdjustPositions, AdjustWeights
 from .consistency import VideoConsistency
 from .context import ContextOptions, PromptTravel
 from .download import DownloadModels
 from .motion_control import MotionKeyframeNode, MotionValueNode
 from .motion_lora import LoadMotionLoRA
 from .motion_module import ApplyMotionModule, LoadMotionModule
+from .noise import FreeInitNode, NoiseLayerNode, SampleSettingsNode
 from .sampling import LightningSampler, LightningScheduler, SampleLightning
 from .video import LoadVideo, SaveVideo
 
 NODES = [LoadMotionModule, LoadMotionLoRA, ApplyMotionModule, MotionValueNode, MotionKeyframeNode, LightningScheduler,
          LightningSampler, SampleLightning, ContextOptions, PromptTravel, LoadVideo, SaveVideo, VideoConsistency,
-         DownloadModels]
+         DownloadModels, AdjustPositions, AdjustWeights, SampleSettingsNode, NoiseLayerNode, FreeInitNode]
 
 
 def _guarded(node):

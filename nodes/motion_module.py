@@ -6,7 +6,7 @@ from ..glue.folders import MOTION_MODULES, missing_file_message
 from ..glue.injection import apply_motion_module, load_motion_module_handle
 from ..glue.motion_control import MotionControl
 from ..glue.schedules import SCHEDULE_CHOICES
-from .types import CATEGORY, MotionKeyframes, MotionModule, MotionValue
+from .types import CATEGORY, MotionAdjustments, MotionKeyframes, MotionModule, MotionValue, SampleSettings
 
 
 class LoadMotionModule(io.ComfyNode):
@@ -22,6 +22,9 @@ class LoadMotionModule(io.ComfyNode):
                 io.Combo.Input("model_name", options=folder_paths.get_filename_list(MOTION_MODULES),
                                tooltip="A motion module in models/animatediff_models, e.g. "
                                        "animatediff_lightning_4step_comfyui.safetensors."),
+                MotionAdjustments.Input("adjust", optional=True,
+                                        tooltip="Optional: position stretch and weight adjustments applied as "
+                                                "the module loads (Adjust Motion Positions / Weights)."),
             ],
             outputs=[
                 MotionModule.Output(display_name="MOTION_MODULE",
@@ -33,14 +36,15 @@ class LoadMotionModule(io.ComfyNode):
         )
 
     @classmethod
-    def validate_inputs(cls, model_name):
+    def validate_inputs(cls, model_name, **_):
         if folder_paths.get_full_path(MOTION_MODULES, model_name) is None:
             return missing_file_message(MOTION_MODULES, model_name)
         return True
 
     @classmethod
-    def execute(cls, model_name) -> io.NodeOutput:
-        handle = load_motion_module_handle(folder_paths.get_full_path_or_raise(MOTION_MODULES, model_name))
+    def execute(cls, model_name, adjust=None) -> io.NodeOutput:
+        handle = load_motion_module_handle(folder_paths.get_full_path_or_raise(MOTION_MODULES, model_name),
+                                           tuple(adjust or ()))
         text = handle.info.summary()
         return io.NodeOutput(handle, text, ui=ui.PreviewText(text))
 
@@ -83,14 +87,17 @@ class ApplyMotionModule(io.ComfyNode):
                 io.Float.Input("end_percent", default=1.0, min=0.0, max=1.0, step=0.001, optional=True,
                                tooltip="... and up to this point (1 = to the last step); outside, the frames are "
                                        "sampled as separate images."),
+                SampleSettings.Input("sample_settings", optional=True,
+                                     tooltip="Optional Sample Settings: how the initial noise is drawn (noise "
+                                             "type, seed generator, offsets, noise layers) and FreeInit."),
             ],
             outputs=[io.Model.Output(tooltip="The model with the motion module; the input model is unchanged.")],
         )
 
     @classmethod
     def execute(cls, model, motion_module, motion_scale, beta_schedule, scale=None, effect=None, keyframes=None,
-                start_percent=0.0, end_percent=1.0) -> io.NodeOutput:
+                start_percent=0.0, end_percent=1.0, sample_settings=None) -> io.NodeOutput:
         control = MotionControl(scale, effect, tuple(keyframes or ()), start_percent, end_percent)
         schedule = {SCHEDULE_CHOICES[0]: True, SCHEDULE_CHOICES[1]: False}.get(beta_schedule, beta_schedule)
         return io.NodeOutput(apply_motion_module(model, motion_module, motion_scale, animatediff_schedule=schedule,
-                                                 control=control))
+                                                 control=control, sample_settings=sample_settings))

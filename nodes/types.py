@@ -7,3 +7,7 @@ SAMPLING = f"{CATEGORY}/sampling"
 MotionModule = io.Custom("ADL_MOTION_MODULE")
 MotionValue = io.Custom("ADL_MOTION_VALUE")
 MotionKeyframes = io.Custom("ADL_MOTION_KEYFRAMES")
+MotionAdjustments = io.Custom("ADL_MOTION_ADJUST")
+SampleSettings = io.Custom("ADL_SAMPLE_SETTINGS")
+NoiseLayers = io.Custom("ADL_NOISE_LAYERS")
+FreeInitOptions = io.Custom("ADL_FREEINIT")

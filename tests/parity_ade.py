@@ -58,6 +58,39 @@ def cases(torch):
         ("effect × keyframe scale", {"effect": ("list", ramp), "keyframes": [(0.5, {"scale": ("float", 0.7)}, 1,
                                                                                True)]}),
         *((f"beta_schedule {ours}", {"beta": (ours, theirs)}) for ours, theirs in BETAS),
+        # module adjustments (ADE's AnimateDiffSettings at load)
+        ("PE sweetspot 16 → 32", {"adjust": [("pe", {"cap": 16, "interpolate_to": 32})]}),
+        ("PE full stretch +8", {"adjust": [("pe", {"stretch": 8})]}),
+        ("PE manual offsets", {"adjust": [("pe", {"initial_offset": 2, "cap": 20, "interpolate_to": 24,
+                                                  "final_offset": 1})]}),
+        ("weights all × 0.9", {"adjust": [("w", "AllMult", {"all_MULT": 0.9})]}),
+        ("weights all + 0.002", {"adjust": [("w", "AllAdd", {"all_ADD": 0.002})]}),
+        ("weights per group ×", {"adjust": [("w", "IndivMult", {"pe_MULT": 1.1, "attn_MULT": 0.9, "other_MULT": 1.05})]}),
+        ("weights per attention part +", {"adjust": [("w", "IndivAttnAdd", {
+            "pe_ADD": 0.01, "attn_ADD": 0.0, "attn_q_ADD": 0.02, "attn_k_ADD": -0.01, "attn_v_ADD": 0.0,
+            "attn_out_weight_ADD": 0.005, "attn_out_bias_ADD": 0.01, "other_ADD": -0.003})]}),
+        ("PE stretch + weights × chained", {"adjust": [("pe", {"stretch": 4}), ("w", "AllMult", {"all_MULT": 1.1}),
+                                                       ("w", "IndivMult", {"pe_MULT": 0.8, "attn_MULT": 1.0,
+                                                                           "other_MULT": 1.0})]}),
+        # sample settings: the initial noise (ADE's Sample Settings, noise layers, FreeInit)
+        ("noise constant", {"noise": {"noise_type": "constant"}}),
+        ("noise comfy, batch_offset 5", {"noise": {"batch_offset": 5}}),
+        ("noise auto1111, offsets 3/2", {"noise": {"seed_gen": "auto1111", "seed_offset": 3, "batch_offset": 2}}),
+        ("noise auto1111 constant", {"noise": {"seed_gen": "auto1111", "noise_type": "constant", "batch_offset": 1}}),
+        ("noise empty", {"noise": {"noise_type": "empty"}}),
+        ("seed override 1234", {"noise": {"seed_override": 1234}}),
+        ("noise layers add + replace (mask)", {"noise": {"layers": [
+            {"application": "add", "weight": 0.3, "seed_offset": 1},
+            {"application": "replace", "seed_offset": 2, "seed_gen": "auto1111", "mask": one_mask}]}}),
+        ("noise layers add weighted + normalized sum", {"noise": {"seed_gen": "auto1111", "layers": [
+            {"application": "add weighted", "weight": 0.4, "balance": 0.5, "batch_offset": 3},
+            {"application": "normalized sum", "weight": 0.3, "noise_type": "constant", "seed_override": 77}]}}),
+        ("FreeInit 2 × gaussian", {"noise": {"freeinit": {"iterations": 2}}}),
+        ("FreeInit 2 × butterworth, 1st too", {"noise": {"freeinit": {"iterations": 2, "filter": "butterworth",
+                                                                        "apply_to_first": True, "sigma_step": 749,
+                                                                        "iter_seed_offset": 3}}}),
+        ("FreeInit box, DinkInit_v1", {"noise": {"freeinit": {"iterations": 2, "filter": "box",
+                                                                "method": "DinkInit_v1", "d_s": 0.5}}}),
     ]
 
 
@@ -89,6 +122,104 @@ def our_value(spec):
     return MotionValueNode.execute(1.0, "", low, high, scaling, mask=mask).result[0]
 
 
+ADE_APPLICATION = {"add": "ADE_NoiseLayerAdd", "add weighted": "ADE_NoiseLayerAddWeighted",
+                   "normalized sum": "ADE_NoiseLayerNormalizedSum", "replace": "ADE_NoiseLayerReplace"}
+
+
+def ade_ad_settings(nodes, adjusts):
+    pe = weights = None
+    for adjust in adjusts:
+        if adjust[0] == "pe":
+            v = adjust[1]
+            if set(v) == {"stretch"}:
+                pe = nodes["ADE_AdjustPEFullStretch"]().get_pe_adjust(v["stretch"], False, prev_pe_adjust=pe)[0]
+            elif set(v) == {"cap", "interpolate_to"}:
+                pe = nodes["ADE_AdjustPESweetspotStretch"]().get_pe_adjust(v["cap"], v["interpolate_to"], False,
+                                                                          prev_pe_adjust=pe)[0]
+            else:
+                pe = nodes["ADE_AdjustPEManual"]().get_pe_adjust(
+                    v.get("cap", 0), v.get("interpolate_to", 0), v.get("initial_offset", 0), v.get("final_offset", 0),
+                    False, prev_pe_adjust=pe)[0]
+        else:
+            _, kind, v = adjust
+            weights = nodes[f"ADE_AdjustWeight{kind}"]().get_weight_adjust(**v, print_adjustment=False,
+                                                                           prev_weight_adjust=weights)[0]
+    return nodes["ADE_AnimateDiffSettings"]().get_ad_settings(pe_adjust=pe, weight_adjust=weights)[0]
+
+
+def our_adjusts(adjusts):
+    """ADE's adjustments as this pack's nodes: one Adjust Motion Weights per group an ADE node sets (in the
+    groups' order, which is the order ADE applies them to a key)."""
+    from animatediff_lightning.motion_modules.adjust import WEIGHT_GROUPS
+    from animatediff_lightning.nodes.adjust import AdjustPositions, AdjustWeights
+    ade_group = {"all": "all", "pe": "positional encoding", "attn": "attention", "attn_q": "attention q",
+                 "attn_k": "attention k", "attn_v": "attention v", "attn_out_weight": "attention out weight",
+                 "attn_out_bias": "attention out bias", "other": "other"}
+    chain = None
+    for adjust in adjusts:
+        if adjust[0] == "pe":
+            v = adjust[1]
+            chain = AdjustPositions.execute(v.get("stretch", 0), v.get("initial_offset", 0), v.get("cap", 0),
+                                            v.get("interpolate_to", 0), v.get("final_offset", 0),
+                                            previous=chain).result[0]
+            continue
+        per_group = {}
+        for name, value in adjust[2].items():
+            attr, op = name.rsplit("_", 1)
+            per_group.setdefault(ade_group[attr], {})[op] = value
+        for group in sorted(per_group, key=list(WEIGHT_GROUPS).index):
+            ops = per_group[group]
+            chain = AdjustWeights.execute(group, ops.get("ADD", 0.0), ops.get("MULT", 1.0), previous=chain).result[0]
+    return chain
+
+
+def ade_sample_settings(nodes, spec):
+    layers = None
+    for layer in reversed(spec.get("layers", [])):  # ADE puts each new layer first: build the last one first
+        node = nodes[ADE_APPLICATION[layer["application"]]]()
+        extra = {}
+        if layer["application"] != "replace":
+            extra["noise_weight"] = layer.get("weight", 0.5)
+        if layer["application"] == "add weighted":
+            extra["balance_multiplier"] = layer.get("balance", 1.0)
+        layers = node.create_layers(layer.get("batch_offset", 0), layer.get("noise_type", "default"),
+                                    layer.get("seed_gen", "use existing"), layer.get("seed_offset", 0), **extra,
+                                    prev_noise_layers=layers, mask_optional=layer.get("mask"),
+                                    seed_override=layer.get("seed_override"))[0]
+    iteration = None
+    if "freeinit" in spec:
+        f = spec["freeinit"]
+        iteration = nodes["ADE_IterationOptsFreeInit"]().create_iter_opts(
+            f["iterations"], f.get("filter", "gaussian"), f.get("d_s", 0.25), f.get("d_t", 0.25), f.get("n", 4),
+            f.get("sigma_step", 999), f.get("apply_to_first", False), f.get("method", "FreeInit [sampler sigma]"),
+            iter_batch_offset=f.get("iter_batch_offset", 0), iter_seed_offset=f.get("iter_seed_offset", 1))[0]
+    return nodes["ADE_AnimateDiffSamplingSettings"]().create_settings(
+        spec.get("batch_offset", 0), spec.get("noise_type", "default"), spec.get("seed_gen", "comfy"),
+        spec.get("seed_offset", 0), noise_layers=layers, iteration_opts=iteration,
+        seed_override=spec.get("seed_override"))[0]
+
+
+def our_sample_settings(spec):
+    from animatediff_lightning.nodes.noise import FreeInitNode, NoiseLayerNode, SampleSettingsNode
+    layers = None
+    for layer in spec.get("layers", []):
+        layers = NoiseLayerNode.execute(
+            layer["application"], layer.get("noise_type", "default"), layer.get("seed_gen", "use existing"),
+            layer.get("seed_offset", 0), layer.get("batch_offset", 0), layer.get("weight", 0.5),
+            layer.get("balance", 1.0), previous=layers, mask=layer.get("mask"),
+            seed_override=layer.get("seed_override")).result[0]
+    freeinit = None
+    if "freeinit" in spec:
+        f = spec["freeinit"]
+        freeinit = FreeInitNode.execute(f["iterations"], f.get("filter", "gaussian"), f.get("d_s", 0.25),
+                                        f.get("d_t", 0.25), f.get("n", 4), f.get("sigma_step", 999),
+                                        f.get("apply_to_first", False), f.get("method", "FreeInit [sampler sigma]"),
+                                        f.get("iter_batch_offset", 0), f.get("iter_seed_offset", 1)).result[0]
+    return SampleSettingsNode.execute(spec.get("noise_type", "default"), spec.get("seed_gen", "comfy"),
+                                      spec.get("seed_offset", 0), spec.get("batch_offset", 0), noise_layers=layers,
+                                      freeinit=freeinit, seed_override=spec.get("seed_override")).result[0]
+
+
 def ade_model(nodes, model, mm_name, settings):
     keyframes = None
     for start, values, guarantee, inherit in settings.get("keyframes", []):
@@ -97,17 +228,20 @@ def ade_model(nodes, model, mm_name, settings):
             scale_multival=ade_value(nodes, values["scale"]) if "scale" in values else None,
             effect_multival=ade_value(nodes, values["effect"]) if "effect" in values else None,
             inherit_missing=inherit, guarantee_steps=guarantee)[0]
-    motion = nodes["ADE_LoadAnimateDiffModel"]().load_motion_model(mm_name)[0]
+    ad_settings = ade_ad_settings(nodes, settings["adjust"]) if "adjust" in settings else None
+    motion = nodes["ADE_LoadAnimateDiffModel"]().load_motion_model(mm_name, ad_settings=ad_settings)[0]
     m_models = nodes["ADE_ApplyAnimateDiffModel"]().apply_motion_model(
         motion, settings.get("start", 0.0), settings.get("end", 1.0), ad_keyframes=keyframes,
         scale_multival=ade_value(nodes, settings["scale"]) if "scale" in settings else None,
         effect_multival=ade_value(nodes, settings["effect"]) if "effect" in settings else None)[0]
     beta = settings["beta"][1] if "beta" in settings else "sqrt_linear (AnimateDiff)"
-    return nodes["ADE_UseEvolvedSampling"]().use_evolved_sampling(model, beta, m_models=m_models)[0]
+    sample_settings = ade_sample_settings(nodes, settings["noise"]) if "noise" in settings else None
+    return nodes["ADE_UseEvolvedSampling"]().use_evolved_sampling(model, beta, m_models=m_models,
+                                                                  sample_settings=sample_settings)[0]
 
 
-def our_model(model, handle, settings):
-    from animatediff_lightning.glue.injection import apply_motion_module
+def our_model(model, handle, settings, path):
+    from animatediff_lightning.glue.injection import apply_motion_module, load_motion_module_handle
     from animatediff_lightning.glue.motion_control import MotionControl
     from animatediff_lightning.nodes.motion_control import MotionKeyframeNode
     keyframes = None
@@ -119,8 +253,11 @@ def our_model(model, handle, settings):
     control = MotionControl(our_value(settings["scale"]) if "scale" in settings else None,
                             our_value(settings["effect"]) if "effect" in settings else None,
                             tuple(keyframes or ()), settings.get("start", 0.0), settings.get("end", 1.0))
+    if "adjust" in settings:
+        handle = load_motion_module_handle(path, tuple(our_adjusts(settings["adjust"])))
     return apply_motion_module(model, handle, 1.0, settings["beta"][0] if "beta" in settings else True,
-                               control=control)
+                               control=control,
+                               sample_settings=our_sample_settings(settings["noise"]) if "noise" in settings else None)
 
 
 def compare(torch, ours, theirs, plain):
@@ -140,6 +277,21 @@ def compare(torch, ours, theirs, plain):
         return 0.0, float("nan"), note
     a, b, p = (t[finite].double() for t in (ours, theirs, plain))  # (cosine, sqrt: σ up to 1e9, norms overflow fp32)
     return float((a - b).norm() / b.norm()), float((a - p).norm() / p.norm()), note
+
+
+def merge_rows(doc: Path, new_rows, order):
+    """``--only``: the rows measured now replace theirs in the table already in ``doc``; the others stay."""
+    rows = {}
+    text = doc.read_text() if doc.exists() else ""
+    for line in text.split(BEGIN)[-1].split(END)[0].splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0] not in ("control", "---"):
+            m = re.match(r"\**([0-9.e+-]+|inf|nan)\**(.*)", cells[1])
+            if m:
+                rows[cells[0]] = (cells[0], m.group(1), cells[2], m.group(2))
+    for n, d, m, note in new_rows:
+        rows[n] = (n, f"{d:.1e}", f"{m:.1e}", note)
+    return [rows[n] for n in order if n in rows]
 
 
 def main() -> None:
@@ -178,14 +330,12 @@ def main() -> None:
                                    seed=42, disable_pbar=True)
 
     started, rows = time.perf_counter(), []
-    plain_ours = None
+    plain_ours = run(our_model(model, handle, {}, mm))  # the baseline of the last column
     for name, settings in cases(torch):
         if a.only and name not in a.only:
             continue
-        mine, ade = our_model(model, handle, settings), ade_model(nodes, model, os.path.basename(mm), settings)
+        mine, ade = our_model(model, handle, settings, mm), ade_model(nodes, model, os.path.basename(mm), settings)
         ours, theirs = run(mine), run(ade)
-        if plain_ours is None:
-            plain_ours = ours
         distance, moved, note = compare(torch, ours, theirs, plain_ours)
         if "beta" in settings:  # the schedules themselves, σ for σ
             a, b = (m.get_model_object("model_sampling").sigmas.double() for m in (mine, ade))
@@ -197,7 +347,9 @@ def main() -> None:
                 note += " (degenerate: not counted)"
         rows.append((name, distance, moved, note))
         print(f"{name:32} vs ADE {distance:.1e}   vs no controls {moved:.1e} {note}", file=sys.stderr, flush=True)
-    worst = max(d for _, d, _, note in rows if "not counted" not in note)
+    rows = merge_rows(a.out, rows, [name for name, _ in cases(torch)]) if a.only else [
+        (n, f"{d:.1e}", f"{m:.1e}", note) for n, d, m, note in rows]
+    worst = max(float(d.strip("*")) for _, d, _, note in rows if "not counted" not in note)
     lines = [BEGIN, "## Motion controls against AnimateDiff-Evolved", "",
              f"`make parity-ade` ({time.strftime('%Y-%m-%d')}, {(time.perf_counter() - started) / 60:.1f} min, "
              f"ADE {Path(a.ade).name}): {FRAMES} frames at {SIZE}×{SIZE} px, Euler `simple` {STEPS} steps, cfg 1, "
@@ -205,7 +357,7 @@ def main() -> None:
              "Relative L2 distance of the final latents (goal ≤ 1e-4); the last column shows the control does "
              "change the frames.", "",
              "| control | this pack vs ADE | vs no controls |", "|---|---|---|"]
-    lines += [f"| {n} | {'**' if d > GOAL else ''}{d:.1e}{'**' if d > GOAL else ''}{note} | {m:.1e} |"
+    lines += [f"| {n} | {'**' if float(d) > GOAL else ''}{d}{'**' if float(d) > GOAL else ''}{note} | {m} |"
               for n, d, m, note in rows]
     lines += ["", f"Worst: {worst:.1e} ({'within' if worst <= GOAL else 'ABOVE'} the goal).", END]
     section = "\n".join(lines)
