@@ -17,9 +17,11 @@ VALUE, KEYFRAME = "ADL_MotionValue", "ADL_MotionKeyframe"
 LOAD_VIDEO, SAVE_VIDEO, CONSISTENCY, DOWNLOAD = ("ADL_LoadVideo", "ADL_SaveVideo", "ADL_VideoConsistency",
                                                   "ADL_DownloadModels")
 ADJUST_POSITIONS, ADJUST_WEIGHTS = "ADL_AdjustPositions", "ADL_AdjustWeights"
-SAMPLE_SETTINGS, NOISE_LAYER, FREEINIT = "ADL_SampleSettings", "ADL_NoiseLayer", "ADL_FreeInit"
+SAMPLE_SETTINGS, NOISE_LAYER, FREEINIT, CFG_KEYFRAME = ("ADL_SampleSettings", "ADL_NoiseLayer", "ADL_FreeInit",
+                                                       "ADL_CFGKeyframe")
 ALL = (LOAD, LORA, APPLY, VALUE, KEYFRAME, SCHEDULER, SAMPLER, SAMPLE, CONTEXT, TRAVEL, LOAD_VIDEO, SAVE_VIDEO,
-       CONSISTENCY, DOWNLOAD, ADJUST_POSITIONS, ADJUST_WEIGHTS, SAMPLE_SETTINGS, NOISE_LAYER, FREEINIT)
+       CONSISTENCY, DOWNLOAD, ADJUST_POSITIONS, ADJUST_WEIGHTS, SAMPLE_SETTINGS, NOISE_LAYER, FREEINIT,
+       CFG_KEYFRAME)
 MOTION = (LOAD, LORA, APPLY, SCHEDULER, SAMPLE, CONTEXT)  # everything that builds or runs the motion module
 # A MODEL carrying the motion module is sampled by core samplers too; APPLY stands for those runs.
 RUNS = (APPLY, SAMPLE, CONTEXT)
@@ -118,6 +120,13 @@ SURFACE: tuple[Internal, ...] = (
     Internal("comfy.model_patcher.ModelPatcher.remove_wrappers_with_key", "never two of our wrappers", RUNS,
              args=2),
     Internal("comfy.patcher_extension.WrappersMP.OUTER_SAMPLE", "our wrappers' hook", RUNS),
+    Internal("comfy.patcher_extension.WrappersMP.PREDICT_NOISE", "CFG keyframes set each step's cfg", (APPLY,)),
+    Internal("comfy.samplers.CFGGuider.predict_noise", "PREDICT_NOISE wrappers get x, timestep, model_options, seed; "
+             "the step's cfg is the guider's cfg", (APPLY,), args=4, source=("self.cfg",)),
+    Internal("comfy.samplers.cfg_function", "a tensor cfg goes through sampler_cfg_function (args cond, uncond, "
+             "cond_scale)", (APPLY,), source=("sampler_cfg_function", "cond_scale")),
+    Internal("comfy.samplers.sampling_function", "cfg exactly 1 skips the negative unless "
+             "disable_cfg1_optimization", (APPLY,), source=("disable_cfg1_optimization",)),
     Internal("comfy.latent_formats.SD15.scale_factor", "FreeInit re-noises latents in the model's latent scale",
              (APPLY,)),
     Internal("comfy.patcher_extension.WrappersMP.APPLY_MODEL", "motion controls: the step's scale and effect",

@@ -9,6 +9,7 @@ One OUTER_SAMPLE wrapper, set by Apply Motion Module when a Sample Settings node
   FreeNoise is the pack's window-safe one. Without windows both leave the noise as drawn;
 - context options' own noise_type still acts after the settings' noise (ContextNoise skips its turn and is
   run from here, so the order does not depend on which node came first in the graph);
+- a CFG schedule (glue/cfg.py) sets each step's cfg;
 - FreeInit runs the sampler ``iterations`` times: after each run the result is noised back to ``sigma_step``,
   its low frequencies kept and fresh high-frequency noise (seed + iter_seed_offset·i) mixed in.
 """
@@ -24,6 +25,7 @@ import comfy.patcher_extension
 
 from ..motion_modules import MotionModuleError
 from ..motion_modules.noise import FreeInit, NoiseSettings, frequency_mix, low_pass_filter, prepare_noise
+from .cfg import CFGSchedule, CFGScheduleRun
 from .context import SAMPLE_SETTINGS_KEY as KEY, apply_context_noise, freenoise, run_windows
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 class SampleSettings:
     noise: NoiseSettings = NoiseSettings()
     freeinit: FreeInit | None = None
+    custom_cfg: tuple = ()  # CFG keyframes (glue/cfg.py)
 
 
 def _deriver(model_options: dict, sigmas):
@@ -54,11 +57,28 @@ def _sigma_at(model_sampling, step: int) -> torch.Tensor:
 
 
 class SampleSettingsWrapper:
-    def __init__(self, settings: SampleSettings):
+    def __init__(self, settings: SampleSettings, cfg: CFGSchedule | None = None):
         self.settings = settings
+        self.cfg = cfg
 
-    def __call__(self, executor, noise, latent_image, sampler, sigmas, denoise_mask=None, callback=None,
-                 disable_pbar=False, seed=None, **kwargs):
+    def __call__(self, executor, noise, latent_image, sampler, sigmas, *args, **kwargs):
+        if self.cfg is None:
+            return self.sample(executor, noise, latent_image, sampler, sigmas, *args, **kwargs)
+        self._restart_cfg(executor, noise, sigmas)
+        try:
+            return self.sample(executor, noise, latent_image, sampler, sigmas, *args, **kwargs)
+        finally:
+            self.cfg.run = None
+
+    def _restart_cfg(self, executor, noise, sigmas):
+        """The CFG keyframes from their first (each FreeInit iteration steps through them again)."""
+        if self.cfg is not None:
+            self.cfg.run = CFGScheduleRun(self.cfg.keyframes)
+            self.cfg.run.start(executor.class_obj.model_patcher.get_model_object("model_sampling"), sigmas,
+                               noise.shape[0], noise.shape[-2], noise.shape[-1])
+
+    def sample(self, executor, noise, latent_image, sampler, sigmas, denoise_mask=None, callback=None,
+               disable_pbar=False, seed=None, **kwargs):
         guider = executor.class_obj
         options = guider.model_options
         settings = self.settings
@@ -101,6 +121,7 @@ class SampleSettingsWrapper:
                     noised = result * alpha ** 0.5 + noise.to(result) * (1 - alpha) ** 0.5
                 noise = frequency_mix(noised, fresh, low_pass)
                 result = cached_latents
+            self._restart_cfg(executor, noise, sigmas)
             result = executor(noise, result, sampler, sigmas, denoise_mask, callback, disable_pbar, seed, **kwargs)
         return result
 
@@ -113,5 +134,9 @@ def add_sample_settings(model, settings: SampleSettings | None):
         raise MotionModuleError("FreeInit iterations must be at least 1.")
     model.model_options[KEY] = settings
     model.remove_wrappers_with_key(comfy.patcher_extension.WrappersMP.OUTER_SAMPLE, KEY)
-    model.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.OUTER_SAMPLE, KEY, SampleSettingsWrapper(settings))
+    model.remove_wrappers_with_key(comfy.patcher_extension.WrappersMP.PREDICT_NOISE, KEY)
+    cfg = CFGSchedule(tuple(settings.custom_cfg)) if settings.custom_cfg else None
+    model.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.OUTER_SAMPLE, KEY, SampleSettingsWrapper(settings, cfg))
+    if cfg is not None:
+        model.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.PREDICT_NOISE, KEY, cfg.predict_noise)
     return model

@@ -5,6 +5,7 @@ from comfy_api.latest import ComfyExtension
 
 from ..glue.host_surface import guard
 from .adjust import AdjustPositions, AdjustWeights
+from .cfg import CFGKeyframeNode
 from .consistency import VideoConsistency
 from .context import ContextOptions, PromptTravel
 from .download import DownloadModels
@@ -17,7 +18,8 @@ from .video import LoadVideo, SaveVideo
 
 NODES = [LoadMotionModule, LoadMotionLoRA, ApplyMotionModule, MotionValueNode, MotionKeyframeNode, LightningScheduler,
          LightningSampler, SampleLightning, ContextOptions, PromptTravel, LoadVideo, SaveVideo, VideoConsistency,
-         DownloadModels, AdjustPositions, AdjustWeights, SampleSettingsNode, NoiseLayerNode, FreeInitNode]
+         DownloadModels, AdjustPositions, AdjustWeights, SampleSettingsNode, NoiseLayerNode, FreeInitNode,
+         CFGKeyframeNode]
 
 
 def _guarded(node):

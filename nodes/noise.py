@@ -4,7 +4,7 @@ from comfy_api.latest import io
 from ..glue.noise import SampleSettings
 from ..motion_modules.noise import (APPLICATIONS, FREEINIT_FILTERS, FREEINIT_METHODS, NOISE_TYPES, SEED_GENS,
                                     USE_EXISTING, FreeInit, NoiseLayer, NoiseSettings)
-from .types import FreeInitOptions, NoiseLayers, SAMPLING, SampleSettings as SampleSettingsType
+from .types import CFGSchedule, FreeInitOptions, NoiseLayers, SAMPLING, SampleSettings as SampleSettingsType
 
 NOISE = f"{SAMPLING}/noise"
 MAX_SEED = 0xFFFFFFFFFFFFFFFF
@@ -49,6 +49,9 @@ class SampleSettingsNode(io.ComfyNode):
                                               "more sampling run."),
                 io.Int.Input("seed_override", optional=True, min=0, max=MAX_SEED, force_input=True,
                              tooltip=SEED_OVERRIDE_TOOLTIP),
+                CFGSchedule.Input("custom_cfg", optional=True,
+                                  tooltip="Optional CFG keyframes (CFG Keyframe (Lightning)): a cfg that changes "
+                                          "over the steps, per frame or per region, instead of the sampler's."),
             ],
             outputs=[SampleSettingsType.Output(display_name="SAMPLE_SETTINGS",
                                                tooltip="Connect to Apply Motion Module's sample_settings.")],
@@ -56,10 +59,10 @@ class SampleSettingsNode(io.ComfyNode):
 
     @classmethod
     def execute(cls, noise_type, seed_gen, seed_offset, batch_offset, noise_layers=None, freeinit=None,
-                seed_override=None) -> io.NodeOutput:
+                seed_override=None, custom_cfg=None) -> io.NodeOutput:
         noise = NoiseSettings(noise_type, seed_gen, seed_offset, batch_offset, _override(seed_override),
                               tuple(noise_layers or ()))
-        return io.NodeOutput(SampleSettings(noise, freeinit))
+        return io.NodeOutput(SampleSettings(noise, freeinit, tuple(custom_cfg or ())))
 
 
 class NoiseLayerNode(io.ComfyNode):

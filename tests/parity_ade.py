@@ -91,6 +91,14 @@ def cases(torch):
                                                                         "iter_seed_offset": 3}}}),
         ("FreeInit box, DinkInit_v1", {"noise": {"freeinit": {"iterations": 2, "filter": "box",
                                                                 "method": "DinkInit_v1", "d_s": 0.5}}}),
+        # custom CFG (ADE's on its sample settings): the sampler's cfg is 1, the negative prompt another one
+        ("custom CFG 2.5", {"noise": {"cfg": [(2.5, 0.0, 1, None)]}}),
+        ("CFG keyframes 1.5 → 3 at 0.5", {"noise": {"cfg": [(1.5, 0.0, 1, None), (3.0, 0.5, 1, None)]}}),
+        ("CFG keyframes from 0.3, guarantee 2", {"noise": {"cfg": [(2.0, 0.3, 2, None), (1.0, 0.6, 1, None),
+                                                                    (4.0, 0.65, 0, None)]}}),
+        ("CFG per frame", {"noise": {"cfg": [(1.0, 0.0, 1, ("list", [1.0 + 0.1 * i for i in range(FRAMES)]))]}}),
+        ("CFG mask 1..3, then 2", {"noise": {"cfg": [(1.0, 0.0, 1, ("mask", one_mask, 1.0, 3.0, "absolute")),
+                                                     (2.0, 0.5, 1, None)]}}),
     ]
 
 
@@ -186,6 +194,14 @@ def ade_sample_settings(nodes, spec):
                                     layer.get("seed_gen", "use existing"), layer.get("seed_offset", 0), **extra,
                                     prev_noise_layers=layers, mask_optional=layer.get("mask"),
                                     seed_override=layer.get("seed_override"))[0]
+    cfg = None
+    for value, start, guarantee, multival in spec.get("cfg", []):
+        if multival is None:
+            cfg = nodes["ADE_CustomCFGKeyframeSimple"]().create_custom_cfg(value, start, guarantee,
+                                                                         prev_custom_cfg=cfg)[0]
+        else:
+            cfg = nodes["ADE_CustomCFGKeyframe"]().create_custom_cfg(ade_value(nodes, multival), start, guarantee,
+                                                                   prev_custom_cfg=cfg)[0]
     iteration = None
     if "freeinit" in spec:
         f = spec["freeinit"]
@@ -196,11 +212,16 @@ def ade_sample_settings(nodes, spec):
     return nodes["ADE_AnimateDiffSamplingSettings"]().create_settings(
         spec.get("batch_offset", 0), spec.get("noise_type", "default"), spec.get("seed_gen", "comfy"),
         spec.get("seed_offset", 0), noise_layers=layers, iteration_opts=iteration,
-        seed_override=spec.get("seed_override"))[0]
+        seed_override=spec.get("seed_override"), custom_cfg=cfg)[0]
 
 
 def our_sample_settings(spec):
+    from animatediff_lightning.nodes.cfg import CFGKeyframeNode
     from animatediff_lightning.nodes.noise import FreeInitNode, NoiseLayerNode, SampleSettingsNode
+    cfg = None
+    for value, start, guarantee, multival in spec.get("cfg", []):
+        cfg = CFGKeyframeNode.execute(value, start, guarantee, previous=cfg,
+                                      value=our_value(multival) if multival else None).result[0]
     layers = None
     for layer in spec.get("layers", []):
         layers = NoiseLayerNode.execute(
@@ -217,7 +238,8 @@ def our_sample_settings(spec):
                                         f.get("iter_batch_offset", 0), f.get("iter_seed_offset", 1)).result[0]
     return SampleSettingsNode.execute(spec.get("noise_type", "default"), spec.get("seed_gen", "comfy"),
                                       spec.get("seed_offset", 0), spec.get("batch_offset", 0), noise_layers=layers,
-                                      freeinit=freeinit, seed_override=spec.get("seed_override")).result[0]
+                                      freeinit=freeinit, seed_override=spec.get("seed_override"),
+                                      custom_cfg=cfg).result[0]
 
 
 def ade_model(nodes, model, mm_name, settings):
@@ -322,11 +344,12 @@ def main() -> None:
     handle = load_motion_module_handle(mm)
     g = torch.Generator().manual_seed(1)
     cond = [[torch.randn(1, 77, 768, generator=g), {}]]
+    negative = [[torch.randn(1, 77, 768, generator=g), {}]]  # used only where a custom CFG is above 1
     latent = torch.zeros(FRAMES, 4, SIZE // 8, SIZE // 8)
     noise = comfy.sample.prepare_noise(latent, 42)
 
     def run(m):
-        return comfy.sample.sample(m, noise, STEPS, 1.0, "euler", "simple", cond, cond, latent, denoise=1.0,
+        return comfy.sample.sample(m, noise, STEPS, 1.0, "euler", "simple", cond, negative, latent, denoise=1.0,
                                    seed=42, disable_pbar=True)
 
     started, rows = time.perf_counter(), []
