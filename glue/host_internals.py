@@ -19,9 +19,10 @@ LOAD_VIDEO, SAVE_VIDEO, CONSISTENCY, DOWNLOAD = ("ADL_LoadVideo", "ADL_SaveVideo
 ADJUST_POSITIONS, ADJUST_WEIGHTS = "ADL_AdjustPositions", "ADL_AdjustWeights"
 SAMPLE_SETTINGS, NOISE_LAYER, FREEINIT, CFG_KEYFRAME = ("ADL_SampleSettings", "ADL_NoiseLayer", "ADL_FreeInit",
                                                        "ADL_CFGKeyframe")
+SIGMA_SCHEDULE = "ADL_SigmaSchedule"
 ALL = (LOAD, LORA, APPLY, VALUE, KEYFRAME, SCHEDULER, SAMPLER, SAMPLE, CONTEXT, TRAVEL, LOAD_VIDEO, SAVE_VIDEO,
        CONSISTENCY, DOWNLOAD, ADJUST_POSITIONS, ADJUST_WEIGHTS, SAMPLE_SETTINGS, NOISE_LAYER, FREEINIT,
-       CFG_KEYFRAME)
+       CFG_KEYFRAME, SIGMA_SCHEDULE)
 MOTION = (LOAD, LORA, APPLY, SCHEDULER, SAMPLE, CONTEXT)  # everything that builds or runs the motion module
 # A MODEL carrying the motion module is sampled by core samplers too; APPLY stands for those runs.
 RUNS = (APPLY, SAMPLE, CONTEXT)
@@ -127,6 +128,7 @@ SURFACE: tuple[Internal, ...] = (
              "cond_scale)", (APPLY,), source=("sampler_cfg_function", "cond_scale")),
     Internal("comfy.samplers.sampling_function", "cfg exactly 1 skips the negative unless "
              "disable_cfg1_optimization", (APPLY,), source=("disable_cfg1_optimization",)),
+    Internal("comfy.model_sampling.rescale_zero_terminal_snr_sigmas", "a Sigma Schedule's zsnr", (APPLY,), args=1),
     Internal("comfy.latent_formats.SD15.scale_factor", "FreeInit re-noises latents in the model's latent scale",
              (APPLY,)),
     Internal("comfy.patcher_extension.WrappersMP.APPLY_MODEL", "motion controls: the step's scale and effect",

@@ -234,7 +234,6 @@ def apply_motion_module(model: comfy.model_patcher.ModelPatcher, handle: MotionM
     m.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.OUTER_SAMPLE, KEY, SamplingChecks(handle.info))
     add_motion_control(m, control)
     add_video_preview(m)  # glue/preview.py: the animated preview of all frames while sampling
-    add_sample_settings(m, sample_settings)
     m.set_attachments(KEY, handle.info)
     if animatediff_schedule == AUTOSELECT:
         animatediff_schedule = autoselect(handle.info.family)
@@ -243,6 +242,7 @@ def apply_motion_module(model: comfy.model_patcher.ModelPatcher, handle: MotionM
                                                                  animatediff_schedule))
     elif animatediff_schedule:
         m.add_object_patch("model_sampling", animatediff_model_sampling(model.get_model_object("model_sampling")))
+    add_sample_settings(m, sample_settings)  # last: its sigma schedule replaces the beta schedule
     return m
 
 

@@ -26,6 +26,7 @@ import comfy.patcher_extension
 from ..motion_modules import MotionModuleError
 from ..motion_modules.noise import FreeInit, NoiseSettings, frequency_mix, low_pass_filter, prepare_noise
 from .cfg import CFGSchedule, CFGScheduleRun
+from .schedules import sigma_schedule_sampling
 from .context import SAMPLE_SETTINGS_KEY as KEY, apply_context_noise, freenoise, run_windows
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class SampleSettings:
     noise: NoiseSettings = NoiseSettings()
     freeinit: FreeInit | None = None
     custom_cfg: tuple = ()  # CFG keyframes (glue/cfg.py)
+    sigma_schedule: object = None  # a schedules.SigmaSchedule: replaces the model's noise levels
 
 
 def _deriver(model_options: dict, sigmas):
@@ -139,4 +141,7 @@ def add_sample_settings(model, settings: SampleSettings | None):
     model.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.OUTER_SAMPLE, KEY, SampleSettingsWrapper(settings, cfg))
     if cfg is not None:
         model.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.PREDICT_NOISE, KEY, cfg.predict_noise)
+    if settings.sigma_schedule is not None:  # after Apply's beta schedule, which it replaces
+        model.add_object_patch("model_sampling", sigma_schedule_sampling(model.get_model_object("model_sampling"),
+                                                                         settings.sigma_schedule))
     return model

@@ -5,6 +5,9 @@ AnimateDiff trained with betas = linspace(0.00085, 0.012, 1000), which ComfyUI c
 """
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import torch
 import comfy.model_sampling
 from comfy.ldm.modules.diffusionmodules.util import make_beta_schedule
@@ -109,3 +112,57 @@ def lightning_sigmas(model_sampling, steps: int, denoise: float = 1.0) -> torch.
     t = torch.tensor(timesteps[steps - keep:], dtype=torch.long)
     sigmas = model_sampling.sigmas.detach().cpu()[t].float()
     return torch.cat([sigmas, sigmas.new_zeros(1)])
+
+
+# --- sigma schedules: a beta schedule (optionally zero-terminal-SNR) blended with another over the levels ------
+
+INTERPOLATIONS = ("linear", "ease_in", "ease_out", "ease_in_out")
+
+
+@dataclass(frozen=True)
+class SigmaSchedule:
+    """The noise levels to sample on, in place of the model's: ``beta_schedule`` (a key of BETA_SCHEDULES), its
+    σ rescaled to zero terminal SNR if ``zsnr``, then blended with ``blend``: weight of this one from
+    ``weight_start`` at the largest σ to ``weight_end`` at the smallest, along ``interpolation``."""
+    beta_schedule: str = "sqrt_linear"
+    zsnr: bool = False
+    blend: "SigmaSchedule | None" = None
+    weight_start: float = 0.5
+    weight_end: float = 0.5
+    interpolation: str = "linear"
+
+
+def _weights(start: float, end: float, length: int, method: str) -> torch.Tensor:
+    """From ``start`` to ``end`` over ``length`` levels, the largest σ first, then reversed to core's order
+    (σ ascending), as AnimateDiff-Evolved weighs its interpolated averages."""
+    index = torch.linspace(0, 1, length)
+    diff = end - start
+    if method == "linear":
+        w = torch.linspace(start, end, length)
+    elif method == "ease_in":
+        w = diff * index ** 2 + start
+    elif method == "ease_out":
+        w = diff * (1 - (1 - index) ** 2) + start
+    elif method == "ease_in_out":
+        w = diff * ((1 - torch.cos(index * math.pi)) / 2) + start
+    else:
+        raise MotionModuleError(f"unknown interpolation '{method}': use one of {', '.join(INTERPOLATIONS)}.")
+    return w.flip(0)
+
+
+def sigma_schedule_sampling(model_sampling, schedule: SigmaSchedule):
+    """A model sampling on ``schedule``'s levels (a copy; ``model_sampling`` is only read for its kind)."""
+    sampling = beta_model_sampling(model_sampling, schedule.beta_schedule)
+    if schedule.zsnr:
+        sampling.set_sigmas(comfy.model_sampling.rescale_zero_terminal_snr_sigmas(sampling.sigmas))
+    if schedule.blend is not None:
+        other = sigma_schedule_sampling(model_sampling, schedule.blend)
+        if other.sigmas.shape != sampling.sigmas.shape:
+            raise MotionModuleError(
+                f"the sigma schedules '{schedule.beta_schedule}' ({sampling.sigmas.numel()} levels) and "
+                f"'{schedule.blend.beta_schedule}' ({other.sigmas.numel()} levels) cannot be blended: an lcm "
+                "schedule has fewer levels than the others. Blend two lcm ones or two of the others.")
+        w = _weights(schedule.weight_start, schedule.weight_end, sampling.sigmas.numel(), schedule.interpolation)
+        w = w.to(sampling.sigmas)
+        sampling.set_sigmas(sampling.sigmas * w + other.sigmas * (1.0 - w))
+    return sampling

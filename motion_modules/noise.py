@@ -9,8 +9,9 @@ The same numbers AnimateDiff-Evolved's sample settings give, so its files' frame
   ``repeated context`` (the first context_length frames repeated) and ``FreeNoise`` (shuffled repeats across
   context windows) are made from the drawn noise by the caller, who knows the windows.
 - **batch_offset** skips that many frames of the draw (frame 0 gets what frame batch_offset would have);
-  **seed_offset** adds to the seed; a **seed override** replaces the sampler's seed (a list: one seed per
-  frame, each on its own generator).
+  **seed_offset** adds to the seed; a **seed override** replaces the sampler's seed for what is drawn (a
+  list: one seed per frame, each on its own generator, always drawn; a single seed with every other setting
+  at its default leaves the sampler's noise, as in AnimateDiff-Evolved, and seeds only the layers).
 - **noise layers** draw more noise and combine it with what came before: add (old + w·new), add weighted
   (old·(1 − w·balance) + w·new), normalized sum ((1−w)·old + w·new, rescaled to unit variance) or replace,
   inside an optional mask.
@@ -57,9 +58,10 @@ class NoiseSettings:
     layers: tuple[NoiseLayer, ...] = ()
 
     def changes_noise(self) -> bool:
-        """False when the sampler's own noise stays as it is (AnimateDiff-Evolved keeps it then too)."""
+        """False when the sampler's own noise stays as it is, as in AnimateDiff-Evolved: a single seed
+        override alone redraws nothing (it seeds what the other settings and the layers draw)."""
         return bool(self.batch_offset or self.seed_offset or self.noise_type != "default"
-                    or self.seed_gen != "comfy" or self.layers or self.seed_override is not None)
+                    or self.seed_gen != "comfy")
 
     def offset(self, seed_offset: int = 0, batch_offset: int = 0) -> "NoiseSettings":
         return replace(self, seed_offset=self.seed_offset + seed_offset, batch_offset=self.batch_offset + batch_offset)

@@ -13,13 +13,13 @@ from .motion_control import MotionKeyframeNode, MotionValueNode
 from .motion_lora import LoadMotionLoRA
 from .motion_module import ApplyMotionModule, LoadMotionModule
 from .noise import FreeInitNode, NoiseLayerNode, SampleSettingsNode
-from .sampling import LightningSampler, LightningScheduler, SampleLightning
+from .sampling import LightningSampler, LightningScheduler, SampleLightning, SigmaScheduleNode
 from .video import LoadVideo, SaveVideo
 
 NODES = [LoadMotionModule, LoadMotionLoRA, ApplyMotionModule, MotionValueNode, MotionKeyframeNode, LightningScheduler,
          LightningSampler, SampleLightning, ContextOptions, PromptTravel, LoadVideo, SaveVideo, VideoConsistency,
          DownloadModels, AdjustPositions, AdjustWeights, SampleSettingsNode, NoiseLayerNode, FreeInitNode,
-         CFGKeyframeNode]
+         CFGKeyframeNode, SigmaScheduleNode]
 
 
 def _guarded(node):

@@ -4,7 +4,7 @@ from comfy_api.latest import io
 from ..glue.noise import SampleSettings
 from ..motion_modules.noise import (APPLICATIONS, FREEINIT_FILTERS, FREEINIT_METHODS, NOISE_TYPES, SEED_GENS,
                                     USE_EXISTING, FreeInit, NoiseLayer, NoiseSettings)
-from .types import CFGSchedule, FreeInitOptions, NoiseLayers, SAMPLING, SampleSettings as SampleSettingsType
+from .types import CFGSchedule, FreeInitOptions, SigmaScheduleType, NoiseLayers, SAMPLING, SampleSettings as SampleSettingsType
 
 NOISE = f"{SAMPLING}/noise"
 MAX_SEED = 0xFFFFFFFFFFFFFFFF
@@ -17,8 +17,9 @@ SEED_GEN_TOOLTIP = ("comfy: the whole video from one generator, as ComfyUI draws
                     "as Automatic1111 draws batches. [gpu]: on the GPU's generator (other numbers than the CPU's).")
 BATCH_OFFSET_TOOLTIP = "Skip this many frames of the draw: frame 0 gets the noise frame batch_offset would have."
 SEED_OFFSET_TOOLTIP = "Added to the seed."
-SEED_OVERRIDE_TOOLTIP = ("Optional: a seed (or one seed per frame, from a node giving a list) used instead of the "
-                         "sampler's.")
+SEED_OVERRIDE_TOOLTIP = ("Optional: a seed used instead of the sampler's for the noise drawn here (with every "
+                         "other setting at its default the sampler's noise is kept and only noise layers use it, as "
+                         "in AnimateDiff-Evolved), or one seed per frame from a node giving a list (always drawn).")
 
 
 def _override(value):
@@ -52,6 +53,9 @@ class SampleSettingsNode(io.ComfyNode):
                 CFGSchedule.Input("custom_cfg", optional=True,
                                   tooltip="Optional CFG keyframes (CFG Keyframe (Lightning)): a cfg that changes "
                                           "over the steps, per frame or per region, instead of the sampler's."),
+                SigmaScheduleType.Input("sigma_schedule", optional=True,
+                                        tooltip="Optional Sigma Schedule: the noise levels to sample on; it "
+                                                "replaces Apply Motion Module's beta_schedule."),
             ],
             outputs=[SampleSettingsType.Output(display_name="SAMPLE_SETTINGS",
                                                tooltip="Connect to Apply Motion Module's sample_settings.")],
@@ -59,10 +63,10 @@ class SampleSettingsNode(io.ComfyNode):
 
     @classmethod
     def execute(cls, noise_type, seed_gen, seed_offset, batch_offset, noise_layers=None, freeinit=None,
-                seed_override=None, custom_cfg=None) -> io.NodeOutput:
+                seed_override=None, custom_cfg=None, sigma_schedule=None) -> io.NodeOutput:
         noise = NoiseSettings(noise_type, seed_gen, seed_offset, batch_offset, _override(seed_override),
                               tuple(noise_layers or ()))
-        return io.NodeOutput(SampleSettings(noise, freeinit, tuple(custom_cfg or ())))
+        return io.NodeOutput(SampleSettings(noise, freeinit, tuple(custom_cfg or ()), sigma_schedule))
 
 
 class NoiseLayerNode(io.ComfyNode):

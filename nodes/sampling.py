@@ -2,7 +2,8 @@
 from comfy_api.latest import io
 
 from ..glue.sampling import euler_sampler, model_sigmas, sample_lightning
-from .types import SAMPLING
+from ..glue.schedules import BETA_SCHEDULES, INTERPOLATIONS, SigmaSchedule
+from .types import SAMPLING, SigmaScheduleType
 
 STEPS_TOOLTIP = ("Sampling steps. 0 = the count the motion module was distilled for (4 when unknown). "
                  "Lightning runs 1, 2, 4 or 8 steps; 3 steps work well on the 2-step model.")
@@ -75,3 +76,41 @@ class SampleLightning(io.ComfyNode):
     @classmethod
     def execute(cls, model, positive, negative, latent_image, seed, steps, cfg, denoise) -> io.NodeOutput:
         return io.NodeOutput(sample_lightning(model, positive, negative, latent_image, seed, steps, cfg, denoise))
+
+
+class SigmaScheduleNode(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="ADL_SigmaSchedule",
+            display_name="Sigma Schedule (Lightning)",
+            category=SAMPLING,
+            description="Noise levels to sample on instead of the model's (Apply Motion Module's beta_schedule): a "
+                        "beta schedule, optionally rescaled to zero terminal SNR and blended with another. "
+                        "Connect to Sample Settings' sigma_schedule.",
+            inputs=[
+                io.Combo.Input("beta_schedule", options=list(BETA_SCHEDULES), default="sqrt_linear",
+                               tooltip="sqrt_linear: AnimateDiff's (and Lightning's) own; linear: SD1.5's; lcm "
+                                       "ones: distilled LCM sampling (50 levels unless named); the rest are core's "
+                                       "beta formulas on SD1.5's range."),
+                io.Boolean.Input("zsnr", default=False,
+                                 tooltip="Rescale to zero terminal SNR (the last level pure noise)."),
+                SigmaScheduleType.Input("blend_with", optional=True,
+                                        tooltip="Optional: another Sigma Schedule to blend with (same number of "
+                                                "levels: two lcm ones, or two of the others)."),
+                io.Float.Input("weight_start", default=0.5, min=0.0, max=1.0, step=0.001, optional=True,
+                               tooltip="With blend_with: this schedule's weight at the largest σ (the first steps)."),
+                io.Float.Input("weight_end", default=0.5, min=0.0, max=1.0, step=0.001, optional=True,
+                               tooltip="With blend_with: this schedule's weight at the smallest σ (the last steps)."),
+                io.Combo.Input("interpolation", options=list(INTERPOLATIONS), default="linear", optional=True,
+                               tooltip="With blend_with: how the weight goes from weight_start to weight_end."),
+            ],
+            outputs=[SigmaScheduleType.Output(display_name="SIGMA_SCHEDULE",
+                                              tooltip="Connect to Sample Settings' sigma_schedule, or to "
+                                                      "another Sigma Schedule's blend_with.")],
+        )
+
+    @classmethod
+    def execute(cls, beta_schedule, zsnr, blend_with=None, weight_start=0.5, weight_end=0.5,
+                interpolation="linear") -> io.NodeOutput:
+        return io.NodeOutput(SigmaSchedule(beta_schedule, zsnr, blend_with, weight_start, weight_end, interpolation))

@@ -99,6 +99,16 @@ def cases(torch):
         ("CFG per frame", {"noise": {"cfg": [(1.0, 0.0, 1, ("list", [1.0 + 0.1 * i for i in range(FRAMES)]))]}}),
         ("CFG mask 1..3, then 2", {"noise": {"cfg": [(1.0, 0.0, 1, ("mask", one_mask, 1.0, 3.0, "absolute")),
                                                      (2.0, 0.5, 1, None)]}}),
+        # sigma schedules (ADE's on its sample settings; they replace the beta schedule)
+        ("sigma schedule lcm", {"noise": {"sigma": ("alias", "lcm", "lcm")}}),
+        ("sigma schedule linear", {"noise": {"sigma": ("alias", "linear", "linear (HotshotXL/default)")}}),
+        ("sigma schedules averaged 0.3", {"noise": {"sigma": ("blend", ("linear", "linear (HotshotXL/default)"),
+                                                              ("sqrt_linear", "sqrt_linear (AnimateDiff)"),
+                                                              0.3, 0.3, None)}}),
+        ("sigma schedules ease_in_out 0.9 → 0.1", {"noise": {"sigma": (
+            "blend", ("linear", "linear (HotshotXL/default)"), ("sqrt_linear", "sqrt_linear (AnimateDiff)"),
+            0.9, 0.1, "ease_in_out")}}),
+        ("raw sigma schedule sqrt_linear, zsnr", {"noise": {"sigma": ("raw", "sqrt_linear", True)}}),
     ]
 
 
@@ -202,6 +212,7 @@ def ade_sample_settings(nodes, spec):
         else:
             cfg = nodes["ADE_CustomCFGKeyframe"]().create_custom_cfg(ade_value(nodes, multival), start, guarantee,
                                                                    prev_custom_cfg=cfg)[0]
+    sigma = ade_sigma_schedule(nodes, spec["sigma"]) if "sigma" in spec else None
     iteration = None
     if "freeinit" in spec:
         f = spec["freeinit"]
@@ -212,7 +223,31 @@ def ade_sample_settings(nodes, spec):
     return nodes["ADE_AnimateDiffSamplingSettings"]().create_settings(
         spec.get("batch_offset", 0), spec.get("noise_type", "default"), spec.get("seed_gen", "comfy"),
         spec.get("seed_offset", 0), noise_layers=layers, iteration_opts=iteration,
-        seed_override=spec.get("seed_override"), custom_cfg=cfg)[0]
+        seed_override=spec.get("seed_override"), custom_cfg=cfg, sigma_schedule=sigma)[0]
+
+
+def ade_sigma_schedule(nodes, spec):
+    if spec[0] == "alias":
+        return nodes["ADE_SigmaSchedule"]().get_sigma_schedule(spec[2])[0]
+    if spec[0] == "raw":
+        return nodes["ADE_RawSigmaSchedule"]().get_sigma_schedule(spec[1], 0.00085, 0.012, "eps", 50, spec[2])[0]
+    _, a, b, w0, w1, interpolation = spec
+    a, b = (nodes["ADE_SigmaSchedule"]().get_sigma_schedule(x[1])[0] for x in (a, b))
+    if interpolation is None:
+        return nodes["ADE_SigmaScheduleWeightedAverage"]().get_sigma_schedule(a, b, w0)[0]
+    return nodes["ADE_SigmaScheduleWeightedAverageInterp"]().get_sigma_schedule(a, b, w0, w1, interpolation)[0]
+
+
+def our_sigma_schedule(spec):
+    from animatediff_lightning.nodes.sampling import SigmaScheduleNode
+    if spec[0] == "alias":
+        return SigmaScheduleNode.execute(spec[1], False).result[0]
+    if spec[0] == "raw":
+        return SigmaScheduleNode.execute(spec[1], spec[2]).result[0]
+    _, a, b, w0, w1, interpolation = spec
+    other = SigmaScheduleNode.execute(b[0], False).result[0]
+    return SigmaScheduleNode.execute(a[0], False, blend_with=other, weight_start=w0, weight_end=w1,
+                                     interpolation=interpolation or "linear").result[0]
 
 
 def our_sample_settings(spec):
@@ -239,7 +274,9 @@ def our_sample_settings(spec):
     return SampleSettingsNode.execute(spec.get("noise_type", "default"), spec.get("seed_gen", "comfy"),
                                       spec.get("seed_offset", 0), spec.get("batch_offset", 0), noise_layers=layers,
                                       freeinit=freeinit, seed_override=spec.get("seed_override"),
-                                      custom_cfg=cfg).result[0]
+                                      custom_cfg=cfg,
+                                      sigma_schedule=our_sigma_schedule(spec["sigma"]) if "sigma" in spec else None
+                                      ).result[0]
 
 
 def ade_model(nodes, model, mm_name, settings):
@@ -360,7 +397,7 @@ def main() -> None:
         mine, ade = our_model(model, handle, settings, mm), ade_model(nodes, model, os.path.basename(mm), settings)
         ours, theirs = run(mine), run(ade)
         distance, moved, note = compare(torch, ours, theirs, plain_ours)
-        if "beta" in settings:  # the schedules themselves, σ for σ
+        if "beta" in settings or "sigma" in settings.get("noise", {}):  # the schedules themselves, σ for σ
             a, b = (m.get_model_object("model_sampling").sigmas.double() for m in (mine, ade))
             sigma = float(((a - b).abs() / b).max()) if a.shape == b.shape else float("inf")
             note += f"; σ: {a.numel()} levels, max {float(b.max()):.3g}, ours vs ADE ≤ {sigma:.1e}"

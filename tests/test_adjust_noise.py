@@ -161,6 +161,17 @@ def test_layer_seeds_build_on_the_settings_seed():
                        torch.randn((6, 4, 5, 7), generator=torch.Generator().manual_seed(111)))
 
 
+def test_a_single_seed_override_seeds_what_is_drawn_as_in_ade():
+    sampler_noise = torch.randn(6, 4, 5, 7)
+    alone = prepare_noise(NoiseSettings(seed_override=9), 0, LATENT, sampler_noise, no_derive)
+    assert torch.equal(alone, sampler_noise)  # nothing else set: the sampler's noise stays
+    shifted = prepare_noise(NoiseSettings(seed_override=9, seed_offset=1), 0, LATENT, sampler_noise, no_derive)
+    assert torch.equal(shifted, torch.randn((6, 4, 5, 7), generator=torch.Generator().manual_seed(10)))
+    layered = prepare_noise(NoiseSettings(seed_override=9, layers=(NoiseLayer("replace"),)), 0, LATENT,
+                            sampler_noise, no_derive)
+    assert torch.equal(layered, torch.randn((6, 4, 5, 7), generator=torch.Generator().manual_seed(9)))
+
+
 def test_seed_override_per_frame_and_its_count():
     s = NoiseSettings(seed_override=tuple(range(20, 26)))
     out = prepare_noise(s, 0, LATENT, None, no_derive)
@@ -246,3 +257,16 @@ def test_repeated_context_and_freenoise_use_the_models_windows():
     free = _deriver(options, torch.zeros(5))(n.clone(), "FreeNoise", 0)
     assert torch.equal(free[:8], n[:8]) and not torch.equal(free[8:], n[8:])
     assert torch.equal(_deriver({}, torch.zeros(5))(n, "FreeNoise", 0), n)  # no windows: as drawn
+
+
+def test_a_sigma_schedule_replaces_the_apply_nodes_beta_schedule(base, mm_file):
+    from animatediff_lightning.glue.schedules import SigmaSchedule, beta_model_sampling
+    from animatediff_lightning.nodes.sampling import SigmaScheduleNode
+    handle = load_motion_module_handle(mm_file)
+    lcm = SigmaScheduleNode.execute("lcm", False).result[0]
+    assert lcm == SigmaSchedule("lcm")
+    settings = SampleSettingsNode.execute("default", "comfy", 0, 0, sigma_schedule=lcm).result[0]
+    m = apply_motion_module(base, handle, animatediff_schedule=True, sample_settings=settings)
+    expected = beta_model_sampling(base.get_model_object("model_sampling"), "lcm")
+    assert torch.equal(m.get_model_object("model_sampling").sigmas, expected.sigmas)
+    assert base.get_model_object("model_sampling").sigmas.numel() == 1000  # the input model is untouched

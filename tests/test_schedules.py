@@ -139,3 +139,41 @@ def test_every_choice_builds_and_unknown_is_a_clear_error():
 def test_autoselect_picks_as_animatediff_evolved_does():
     from animatediff_lightning.glue.schedules import autoselect
     assert autoselect("AnimateLCM") == "lcm" and autoselect("AnimateDiff") is True
+
+
+# --- Sigma Schedule (Lightning): a schedule, zsnr, blends -------------------------------------------------------
+
+def test_sigma_schedule_is_the_beta_schedule_and_matches_animatediffs_betas(animatediff_sampling):
+    from animatediff_lightning.glue.schedules import SigmaSchedule, sigma_schedule_sampling
+    ours = sigma_schedule_sampling(SD15Sampling(model_config=None), SigmaSchedule("sqrt_linear"))
+    torch.testing.assert_close(ours.sigmas, animatediff_sampling.sigmas)
+    assert float(ours.sigma_max) == pytest.approx(REFERENCE_SIGMAS[1][0], rel=1e-6)
+
+
+def test_sigma_schedule_blend_weights_go_from_the_largest_sigma():
+    import math
+    from animatediff_lightning.glue.schedules import SigmaSchedule, beta_model_sampling, sigma_schedule_sampling
+    base = SD15Sampling(model_config=None)
+    a, b = (beta_model_sampling(base, n).sigmas for n in ("linear", "sqrt_linear"))
+    other = SigmaSchedule("sqrt_linear")
+    flat = sigma_schedule_sampling(base, SigmaSchedule("linear", blend=other, weight_start=0.3, weight_end=0.3))
+    torch.testing.assert_close(flat.sigmas, a * 0.3 + b * 0.7)
+    eased = sigma_schedule_sampling(base, SigmaSchedule("linear", blend=other, weight_start=0.9, weight_end=0.1,
+                                                        interpolation="ease_in_out")).sigmas
+    # index 999 (largest σ) gets weight_start, index 0 weight_end, cosine easing between
+    for i in (0, 250, 999):
+        u = (999 - i) / 999
+        w = 0.9 + (0.1 - 0.9) * (1 - math.cos(u * math.pi)) / 2
+        assert float(eased[i]) == pytest.approx(float(a[i] * w + b[i] * (1 - w)), rel=1e-5)
+
+
+def test_sigma_schedule_zsnr_and_incompatible_blends():
+    from animatediff_lightning.glue.schedules import SigmaSchedule, sigma_schedule_sampling
+    from animatediff_lightning.motion_modules import MotionModuleError
+    base = SD15Sampling(model_config=None)
+    z = sigma_schedule_sampling(base, SigmaSchedule("sqrt_linear", zsnr=True))
+    expected = comfy.model_sampling.rescale_zero_terminal_snr_sigmas(
+        sigma_schedule_sampling(base, SigmaSchedule("sqrt_linear")).sigmas)
+    torch.testing.assert_close(z.sigmas, expected.float())
+    with pytest.raises(MotionModuleError, match="cannot be blended: an lcm schedule has fewer levels"):
+        sigma_schedule_sampling(base, SigmaSchedule("lcm", blend=SigmaSchedule("linear")))
