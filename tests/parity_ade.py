@@ -78,7 +78,8 @@ def cases(torch):
         ("noise auto1111, offsets 3/2", {"noise": {"seed_gen": "auto1111", "seed_offset": 3, "batch_offset": 2}}),
         ("noise auto1111 constant", {"noise": {"seed_gen": "auto1111", "noise_type": "constant", "batch_offset": 1}}),
         ("noise empty", {"noise": {"noise_type": "empty"}}),
-        ("seed override 1234", {"noise": {"seed_override": 1234}}),
+        ("seed override 1234 alone (ADE keeps the noise)", {"noise": {"seed_override": 1234}}),
+        ("seed override 1234, seed_offset 1", {"noise": {"seed_override": 1234, "seed_offset": 1}}),
         ("noise layers add + replace (mask)", {"noise": {"layers": [
             {"application": "add", "weight": 0.3, "seed_offset": 1},
             {"application": "replace", "seed_offset": 2, "seed_gen": "auto1111", "mask": one_mask}]}}),
@@ -398,10 +399,10 @@ def main() -> None:
         ours, theirs = run(mine), run(ade)
         distance, moved, note = compare(torch, ours, theirs, plain_ours)
         if "beta" in settings or "sigma" in settings.get("noise", {}):  # the schedules themselves, σ for σ
-            a, b = (m.get_model_object("model_sampling").sigmas.double() for m in (mine, ade))
-            sigma = float(((a - b).abs() / b).max()) if a.shape == b.shape else float("inf")
-            note += f"; σ: {a.numel()} levels, max {float(b.max()):.3g}, ours vs ADE ≤ {sigma:.1e}"
-            if float(b.max()) > 1e6 and sigma <= GOAL:
+            sa, sb = (m.get_model_object("model_sampling").sigmas.double() for m in (mine, ade))
+            sigma = float(((sa - sb).abs() / sb).max()) if sa.shape == sb.shape else float("inf")
+            note += f"; σ: {sa.numel()} levels, max {float(sb.max()):.3g}, ours vs ADE ≤ {sigma:.1e}"
+            if float(sb.max()) > 1e6 and sigma <= GOAL:
                 # σ_max ≈ 1e15 (sqrt on SD1.5's β range): latents of ~1e16 are differences of huge numbers in
                 # fp32 on both sides; the schedules are the same, the frames are noise either way
                 note += " (degenerate: not counted)"

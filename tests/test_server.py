@@ -52,7 +52,8 @@ def test_pack_loaded_without_import_errors(server):
     assert MODULE in info["ADL_LoadMotionModule"]["input"]["required"]["model_name"][1]["options"]
     for node in ours:  # every input and output carries a tooltip
         spec = info[node]
-        for name, (kind, *options) in spec["input"].get("required", {}).items():
+        for name, (kind, *options) in [*spec["input"].get("required", {}).items(),
+                                       *spec["input"].get("optional", {}).items()]:
             assert options and options[0].get("tooltip"), (node, name)
         assert all(spec["output_tooltips"]), node
         assert spec["category"].startswith("AnimateDiff-Lightning")
