@@ -12,6 +12,7 @@ from support.foreign_workflows import FIXTURE_BUILDERS, FIXTURES, UIGraph
 
 VERSIONS = json.loads((FIXTURES / "versions.json").read_text())
 MOTION_VERSIONS = json.loads((FIXTURES / "motion_versions.json").read_text())  # run in test_convert_motion.py
+SETTINGS_VERSIONS = json.loads((FIXTURES / "settings_versions.json").read_text())  # run in test_convert_settings.py
 FOREIGN_PACK_BADGES = ("🎭🅐🅓", "🎥🅥🅗🅢", "🛂🅐🅒🅝", "📅🅕🅝")
 
 
@@ -36,7 +37,8 @@ def test_fixtures_are_what_the_builders_write():
 
 def test_every_table_entry_has_a_version_case():
     covered = {(c["type"], c["version"])
-               for c in VERSIONS["cases"] + VERSIONS["context_cases"] + MOTION_VERSIONS["cases"]}
+               for c in VERSIONS["cases"] + VERSIONS["context_cases"] + MOTION_VERSIONS["cases"]
+               + SETTINGS_VERSIONS["cases"]}
     for type_, entry in cv.mapping()["nodes"].items():
         if entry["kind"] in ("ad_apply", "ad_sampling", "ad_lora", "ad_sample_settings"):
             continue  # one layout each; covered by the workflow fixtures
@@ -204,18 +206,20 @@ def test_unconvertible_nodes_stay_marked_with_reasons():
     converted, report = cv.convert(original)
     kept = {k["id"]: k["reason"] for k in report["kept"]}
     types = {n["id"]: n["type"] for n in original["nodes"]}
-    assert sorted(types[i] for i in kept) == sorted(["ADE_AnimateDiffSamplingSettings", "ADE_AnimateDiffLoaderGen1",
-                                                      "ADE_AnimateDiffLoaderGen1", "VHS_LoadVideo", "BatchPromptSchedule"])
+    assert sorted(types[i] for i in kept) == sorted(["ADE_AnimateDiffLoaderGen1", "VHS_LoadVideo", "BatchPromptSchedule"])
     reasons = " | ".join(kept.values())
-    for fragment in ("noise_type 'empty' has no counterpart", "beta_schedule 'linear (AnimateDiff-SDXL)'", "fit no layout this converter knows",
-                     "3 values (str, int, int)", "NEG output", "they feed none that converted"):
+    for fragment in ("beta_schedule 'linear (AnimateDiff-SDXL)'", "fit no layout this converter knows",
+                     "3 values (str, int, int)", "NEG output"):
         assert fragment in reasons, reasons
-    assert len(converted["nodes"]) == len(original["nodes"])  # nothing dropped
+    # the sample settings with noise_type 'empty' (once kept) now convert: Sample Settings (Lightning)
+    [settings] = by_type(converted, "ADL_SampleSettings")
+    assert named(settings)["noise_type"] == "empty"
+    assert len(converted["nodes"]) == len(original["nodes"]) + 1  # nothing dropped; a Load Motion Module added
     for node in converted["nodes"]:
         if node["id"] in kept:
             assert node["properties"]["adl_convert"].startswith("not converted: ")
             assert node["color"] == cv.MARK_COLOR
-    assert "5 left as they were" in report["summary"]
+    assert "3 left as they were" in report["summary"]
 
 
 def test_a_lora_shared_by_two_loaders_is_not_guessed():
@@ -399,13 +403,15 @@ def test_api_ids_from_expanded_subgraphs_are_kept():
 
 
 @pytest.mark.parametrize("widgets, outcome", [
-    ([0, "default", "comfy", 0], "converted"), ([0, "FreeNoise", "comfy [gpu]", 0, False], "drawn on the CPU"),
-    ([0, "FreeNoise", "comfy", 0, False], "converted"), ([2, "default", "comfy", 0, False], "batch_offset 2"),
-    ([0, "default", "auto1111", 0, False], "seed_gen 'auto1111'"), ([0, "default", "comfy", 0, True], "adapt_denoise"),
+    ([0, "default", "comfy", 0], "folded"), ([0, "FreeNoise", "comfy", 0, False], "folded"),
+    ([0, "FreeNoise", "comfy [gpu]", 0, False], {"noise_type": "FreeNoise", "seed_gen": "comfy [gpu]"}),
+    ([2, "default", "comfy", 0, False], {"batch_offset": 2}), ([0, "default", "auto1111", 0, False], {"seed_gen": "auto1111"}),
+    ([0, "default", "comfy", 0, True], "adapt_denoise_steps has no counterpart"),
 ])
 def test_sample_settings_versions(widgets, outcome):
-    """ADE's sample settings (both layouts): defaults are dropped, FreeNoise goes onto the context options,
-    everything else keeps the loader as it was."""
+    """ADE's sample settings (both layouts): defaults are dropped and FreeNoise goes onto the context options;
+    any other setting makes a Sample Settings (Lightning) (tests/test_convert_settings.py); what has no
+    counterpart keeps the loader as it was."""
     g = UIGraph()
     settings = g.node("ADE_AnimateDiffSamplingSettings", widgets, outputs=[("settings", "SAMPLE_SETTINGS")])
     ad = g.node("ADE_AnimateDiffLoaderGen1", ["mm.safetensors", "autoselect"],
@@ -413,9 +419,15 @@ def test_sample_settings_versions(widgets, outcome):
     g.link(settings, 0, ad, "sample_settings")
     converted, report = cv.convert(g.workflow())
     text = cv.format_report(report)
-    if outcome in ("converted", "drawn on the CPU"):
-        assert not report["kept"] and not by_type(converted, "ADE_AnimateDiffSamplingSettings"), text
-        assert ("early 2024" if len(widgets) == 4 else "2024+ (+ adapt_denoise_steps)") in text
-        if widgets[1] == "FreeNoise":
-            assert "FreeNoise only acts across context windows" in text
-    assert outcome == "converted" or outcome in text, text
+    if isinstance(outcome, str) and outcome != "folded":
+        assert outcome in report["kept"][-1]["reason"] and report["kept"][-1]["id"] == ad, text
+        return
+    assert not report["kept"] and not by_type(converted, "ADE_AnimateDiffSamplingSettings"), text
+    assert ("early 2024" if len(widgets) == 4 else "2024+ (+ adapt_denoise_steps)") in text
+    if widgets[1] == "FreeNoise":
+        assert "FreeNoise only acts across context windows" in text
+    made = by_type(converted, "ADL_SampleSettings")
+    if outcome == "folded":
+        assert not made
+    else:
+        assert {k: named(made[0])[k] for k in outcome} == outcome

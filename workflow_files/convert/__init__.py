@@ -236,8 +236,35 @@ MOTION_CONTROL = (
     "motion_scale is ADE's temporal attention scale, not this pack's motion_scale (ADE's effect): other than 1 it "
     "becomes a Motion Value on Apply Motion Module's scale (a motion_scale fed by another node stays fed). A multival "
     "or keyframe converts together with the nodes it feeds and is fed by, or not at all; per-block strengths "
-    "(per_block, per_block_replace), several motion models at once (prev_m_models) and AnimateDiff settings (ad_settings) "
-    "keep the node as it was, with the reason.")
+    "(per_block, per_block_replace) and several motion models at once (prev_m_models) keep the node as it was, with the "
+    "reason.")
+
+SETTINGS = (
+    "Module adjustments: a loader's AnimateDiff settings (`ADE_AnimateDiffSettings` on ad_settings) go; their PE "
+    "adjustments become **Adjust Motion Positions (Lightning)** (`ADE_AdjustPEFullStretch`'s pe_stretch → stretch; "
+    "`ADE_AdjustPESweetspotStretch`'s sweetspot / new_sweetspot → cap / interpolate_to; `ADE_AdjustPEManual`'s "
+    "cap_initial_pe_length / interpolate_pe_to_length / initial_pe_idx_offset / final_pe_idx_offset → cap / "
+    "interpolate_to / initial_offset / final_offset) and their weight adjustments **Adjust Motion Weights (Lightning)** "
+    "(the All nodes: group all; the Indiv nodes: one node per group whose value is not the default — pe, attn, attn_q, "
+    "attn_k, attn_v, attn_out_weight, attn_out_bias, other → positional encoding, attention, attention q / k / v / out "
+    "weight / out bias, other — chained in that order, the order AnimateDiff-Evolved applies them to a weight; _ADD → "
+    "add, _MULT → multiply), in one chain into Load Motion Module's adjust: the position chain first, then the weight "
+    "chain, each in its own order (positions act before weights in both packs). print_adjustment is dropped (the "
+    "loader's info output lists what was adjusted).\n\n"
+    "Sample settings: `ADE_AnimateDiffSamplingSettings` with nothing but noise_type default or FreeNoise folds into the "
+    "converted Context Options (Lightning) as FreeNoise or per-frame; anything else (batch_offset, seed_offset, a "
+    "seed_gen other than comfy, noise_type constant / empty / repeated_context, noise layers, FreeInit, a seed_override "
+    "link) becomes **Sample Settings (Lightning)** on Apply Motion Module's sample_settings (with FreeNoise, then, "
+    "drawn by it before its layers, as in AnimateDiff-Evolved). Its noise layers become **Noise Layer (Lightning)** "
+    "(`ADE_NoiseLayerAdd` / `AddWeighted` / `NormalizedSum` / `Replace` → application add / add weighted / normalized "
+    "sum / replace; noise_weight → weight, balance_multiplier → balance, seed_gen_override → seed_gen, mask_optional → "
+    "mask, seed_override stays linked), the chain reversed: AnimateDiff-Evolved puts each layer at the start of its "
+    "list, so the layer nearest the settings acts first, while this pack's layers act previous first. "
+    "`ADE_IterationOptsFreeInit` becomes **FreeInit (Lightning)** (apply_to_1st_iter → apply_to_first, init_type → "
+    "method); `ADE_IterationOptsDefault` with 1 iteration is dropped. A node of these chains converts with the loader "
+    "it ends in and feeds nothing else, or the loader keeps its node with the reason; adapt_denoise_steps, custom_cfg, "
+    "sigma_schedule, image_inject and ancestral_opts keep the loader as it was, as do default iteration options with "
+    "more than one iteration and a typed seed_override.")
 
 
 def support_markdown() -> str:
@@ -247,7 +274,15 @@ def support_markdown() -> str:
              "ad_apply": "folded into the Apply Motion Module of the Use Evolved Sampling it feeds",
              "ad_lora": "Load Motion LoRA (Lightning), chained between Load Motion Module and Apply",
              "ad_context": "Context Options (Lightning), on the MODEL after Apply Motion Module",
-             "ad_sample_settings": "its noise_type: FreeNoise on the converted Context Options (Lightning); defaults dropped"}
+             "ad_sample_settings": "Sample Settings (Lightning) on Apply Motion Module's sample_settings; with only "
+                                   "noise_type default / FreeNoise: FreeNoise on the converted Context Options "
+                                   "(Lightning), defaults dropped",
+             "ad_settings": "absorbed: its PE and weight adjustments become one chain into Load Motion Module's adjust",
+             "ad_pe_adjust": "Adjust Motion Positions (Lightning), in the chain into Load Motion Module's adjust",
+             "ad_weight_adjust": "Adjust Motion Weights (Lightning), one per group it changes, after the position "
+                                 "adjustments in the chain into Load Motion Module's adjust",
+             "ad_noise_layer": "Noise Layer (Lightning) on Sample Settings' noise_layers (the chain reversed)",
+             "ad_iteration_opts": "FreeInit (Lightning) on Sample Settings' freeinit"}
     lines = ["# Opening AnimateDiff-Evolved / VideoHelperSuite / Advanced-ControlNet / FizzNodes workflows", "",
              "Generated from `workflow_files/mapping.json` by `workflow_files.convert.support_markdown()`; "
              "`tests/test_convert.py` checks it is current.", "",
@@ -262,12 +297,12 @@ def support_markdown() -> str:
              "outputs keep their names and links, and the report names the subgraph of each node.", "",
              "## Converted", "", "| node type | pack | becomes | widget layouts recognised |", "|---|---|---|---|"]
     for t, e in m["nodes"].items():
-        target = e.get("target") or kinds[e["kind"]]
+        target = e.get("becomes") or e.get("target") or kinds[e["kind"]]
         layouts = "; ".join(v["name"] for v in e["versions"]) + "; named widget values; API format"
         lines.append(f"| `{t}` | {e['pack']} | {target} | {layouts} |")
     lines += ["", "Within a converted node, a setting without a counterpart either keeps the node as it was (with the "
               "reason) or is converted with a note in the report; every such translation is in `mapping.json` "
-              "(`tables`, `checks`, `refuse_linked`).", "", MOTION_CONTROL, "", "## Known and not converted", "",
+              "(`tables`, `checks`, `refuse_linked`).", "", MOTION_CONTROL, "", SETTINGS, "", "## Known and not converted", "",
               "| node type | pack | why |", "|---|---|---|"]
     for pack, entries in m["absent"].items():
         for t, why in entries.items():

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
-from . import motion
+from . import motion, settings
 from .graph import Node
+from .parts import Emitted, Plan
+from .parts import absorb as _absorb
 from .table import mapping
 from .values import (
     TRANSFORMS,
@@ -14,32 +15,23 @@ from .values import (
     recognise,
     run_checks,
     translate,
-    translate_value,
 )
 
-
-@dataclass
-class Emitted:
-    id: int
-    type: str
-    widgets: dict
-    inputs: dict           # name -> ref: ("old", id, slot) | ("new", id, slot)
-    foreign: Node          # the node it comes from (position, title, mode)
-    new: bool = False      # a node that did not exist before (placed beside ``foreign``)
-    offset: tuple = (0, 0)
-
-
-@dataclass
-class Plan:
-    emitted: list = field(default_factory=list)
-    redirects: dict = field(default_factory=dict)   # (old id, slot) -> ref
-    claimed: set = field(default_factory=set)        # foreign ids this plan removes or rewrites
-    notes: list = field(default_factory=list)
-    version: str = ""
-    requires: set = field(default_factory=set)      # foreign ids that must convert for this plan to hold
-    feeds: set = field(default_factory=set)         # the same, for the nodes its output feeds
-    parts: dict = field(default_factory=dict)        # other foreign nodes this plan converts -> their layout
-    steps: int | None = None                         # the step count a Lightning module's file name gives
+# why a foreign node that converts only as part of another's plan was left, when none took it
+UNTAKEN = {
+    "ad_lora": "a Motion LoRA is converted with the loader it feeds; it feeds none that converted",
+    "ad_context": "context options are converted with the loader it feeds; it feeds none that converted",
+    "ad_sample_settings": "sample settings are converted with the loader they feed; they feed none that converted",
+    "ad_apply": "Apply AnimateDiff Model is converted with the Use Evolved Sampling it feeds; it feeds none that converted",
+    "ad_settings": "AnimateDiff settings are converted with the loader they feed; they feed none that converted",
+    "ad_pe_adjust": "a PE adjustment is converted with the AnimateDiff settings it feeds, into a loader; it feeds none "
+                    "that converted",
+    "ad_weight_adjust": "a weight adjustment is converted with the AnimateDiff settings it feeds, into a loader; it "
+                        "feeds none that converted",
+    "ad_noise_layer": "a noise layer is converted with the sample settings it feeds; it feeds none that converted",
+    "ad_iteration_opts": "iteration options are converted with the sample settings they feed; they feed none that "
+                         "converted",
+}
 
 
 class Converter:
@@ -54,6 +46,7 @@ class Converter:
         self.plans: dict[int, Plan] = {}
         self.refused: dict[int, str] = {}
         self.claimed_by: dict[int, int] = {}
+        self.part_refused: dict[int, str] = {}  # why a node converted as part of another's plan could not be
 
     def new_id(self) -> int:
         self.next_id += 1
@@ -106,13 +99,14 @@ class Converter:
         if entry.get("transform"):
             TRANSFORMS[entry["transform"]](named, values, plan.notes, linked)
         self.refuse_unaccounted(node, set(entry.get("inputs", {})) | set(widget_links.values())
-                                | set(entry.get("outputs_passthrough", {}).values()))
+                                | set(entry.get("outputs_passthrough", {}).values()) | set(entry.get("adjust_inputs", {})))
         inputs = {}
         for foreign_name, target_name in entry.get("inputs", {}).items():
             if foreign_name in node.links:
                 inputs[target_name] = ("old", *node.links[foreign_name])
         for target_name, foreign_name in widget_links.items():
             inputs[target_name] = ("old", *node.links[foreign_name])
+        inputs.update(settings.adjust_inputs(self, node, entry, plan))
         handled_slots = self.info_readers(node, entry, plan)
         slots = max([len(mapping()["targets"][target]["outputs"])] + [int(s) + 1 for s in entry.get("outputs_refused", {})]
                     + [int(s) + 1 for s in entry.get("outputs_passthrough", {})])
@@ -199,29 +193,6 @@ class Converter:
             raise Refuse(f"its {label} node {node.id} also feeds other nodes; give each its own")
         return node, entry
 
-    def sample_settings(self, consumer: Node, plan: Plan) -> str | None:
-        """The noise type ADE's sample settings on ``consumer`` ask for (None without them); refuses what has no
-        counterpart. FreeNoise goes to the converted context options."""
-        fed = self.fed_by(consumer, "sample_settings", "ad_sample_settings", "sample settings")
-        if fed is None:
-            return None
-        node, entry = fed
-        try:
-            self.refuse_linked(node, entry)
-            self.refuse_unaccounted(node, set())
-            named, version = recognise(node, entry)
-            notes = []
-            run_checks(entry, named, notes)
-            noise = translate_value({"from": "noise_type", "table": entry["tables"]["noise_type"]},
-                                    named.get("noise_type", "default"), notes)
-            translate_value({"from": "seed_gen", "table": entry["tables"]["seed_gen"]}, named.get("seed_gen", "comfy"), notes)
-        except Refuse as e:
-            raise Refuse(f"sample settings node {node.id}: {e}") from None
-        if noise == "FreeNoise" and "context_options" not in consumer.links:
-            notes.append("noise_type FreeNoise only acts across context windows, and there are none: dropped")
-        _absorb(plan, node, "sample settings", notes, version)
-        return noise
-
     def context_wrap(self, consumer: Node, model_ref: tuple, plan: Plan, noise_type: str | None = None) -> tuple:
         fed = self.fed_by(consumer, "context_options", "ad_context", "context options")
         if fed is None:
@@ -269,16 +240,18 @@ class Converter:
         inputs.update(refs)
         plan.emitted.append(Emitted(node.id, "ADL_ApplyMotionModule", values, inputs, node))
         plan.claimed.add(node.id)
-        noise = self.sample_settings(node, plan)
+        noise, settings_ref = settings.sample_settings(self, node, plan)
+        if settings_ref is not None:
+            inputs["sample_settings"] = settings_ref
         self.finish_model_output(node, self.context_wrap(node, ("new", node.id, 0), plan, noise), plan)
 
     def plan_ad_loader(self, node: Node, entry: dict, named: dict, plan: Plan):
         self.refuse_linked(node, entry)
-        linked = self.linked_inputs(node, entry, named) - {"model", "context_options", "motion_lora", "sample_settings"}
+        sockets = {"model", "context_options", "motion_lora", "sample_settings"} | set(entry.get("adjust_inputs", {}))
+        linked = self.linked_inputs(node, entry, named) - sockets
         run_checks(entry, named, plan.notes)
         apply_rules = entry["widgets"]["ADL_ApplyMotionModule"]
-        self.refuse_unaccounted(node, {"model", "context_options", "motion_lora", "sample_settings"}
-                                | {r["from"] for r in apply_rules.values() if "from" in r and "table" not in r}
+        self.refuse_unaccounted(node, sockets | {r["from"] for r in apply_rules.values() if "from" in r and "table" not in r}
                                 | motion.unaccounted_ok(entry))
         load_values, _ = self.target_widgets("ADL_LoadMotionModule", entry["widgets"]["ADL_LoadMotionModule"], named,
                                              linked, plan.notes)
@@ -287,7 +260,8 @@ class Converter:
         refs = {k: ("old", *node.links[v]) for k, v in apply_links.items()}
         refs.update(motion.relinked(self, node, entry, plan))
         load_id = self.new_id()
-        plan.emitted.append(Emitted(load_id, "ADL_LoadMotionModule", load_values, {}, node, new=True, offset=(0, 160)))
+        plan.emitted.append(Emitted(load_id, "ADL_LoadMotionModule", load_values,
+                                    settings.adjust_inputs(self, node, entry, plan), node, new=True, offset=(0, 160)))
         refs.update(motion.motion_values(self, node, entry, named, linked, plan))
         module_ref = self.lora_chain(node, ("new", load_id, 0), plan)
         self.emit_apply(node, module_ref, apply_values, refs, plan)
@@ -361,14 +335,7 @@ class Converter:
         for node in foreign:  # absorbed kinds nobody took
             if node.id not in claimed_by and node.id not in self.refused:
                 kind = self.table[node.type]["kind"]
-                self.refused[node.id] = {
-                    "ad_lora": "a Motion LoRA is converted with the loader it feeds; it feeds none that converted",
-                    "ad_context": "context options are converted with the loader it feeds; it feeds none that converted",
-                    "ad_sample_settings": "sample settings are converted with the loader they feed; they feed none "
-                                          "that converted",
-                    "ad_apply": "Apply AnimateDiff Model is converted with the Use Evolved Sampling it feeds; "
-                                "it feeds none that converted",
-                }.get(kind, "not converted")
+                self.refused[node.id] = self.part_refused.get(node.id) or UNTAKEN.get(kind, "not converted")
 
     def resolve(self, ref: tuple, depth: int = 0) -> tuple:
         """A ref in the new graph: ("new"/"old", id, slot) → (id, slot) after redirects."""
@@ -382,13 +349,6 @@ class Converter:
         if target is None:
             return node_id, slot
         return self.resolve(target, depth + 1)
-
-
-def _absorb(plan: Plan, node: Node, label: str, notes: list, version: str):
-    """``node`` (a Motion LoRA, sample settings, context options) converts as part of ``plan``."""
-    plan.notes += [f"{label} node {node.id}: {n}" for n in notes]
-    plan.parts[node.id] = version
-    plan.claimed.add(node.id)
 
 
 def _steps_note(model_name, plan: Plan):
