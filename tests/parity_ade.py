@@ -109,7 +109,9 @@ def cases(torch):
         ("sigma schedules ease_in_out 0.9 → 0.1", {"noise": {"sigma": (
             "blend", ("linear", "linear (HotshotXL/default)"), ("sqrt_linear", "sqrt_linear (AnimateDiff)"),
             0.9, 0.1, "ease_in_out")}}),
-        ("raw sigma schedule sqrt_linear, zsnr", {"noise": {"sigma": ("raw", "sqrt_linear", True)}}),
+        # (ADE's zsnr is not compared: on this ComfyUI it fails, calling a function core has moved to
+        # comfy.model_sampling; tests/test_schedules.py checks ours against core's function)
+        ("raw sigma schedule sqrt_linear", {"noise": {"sigma": ("raw", "sqrt_linear", False)}}),
     ]
 
 

@@ -448,7 +448,7 @@ def test_freeinit_and_default_iterations():
 
 
 @pytest.mark.parametrize("linked, fragment", [
-    ("custom_cfg", "input custom_cfg is connected: custom CFG schedules"),
+    ("custom_cfg", "input custom_cfg is connected: custom CFG: CFG Keyframe (Lightning)"),
     ("sigma_schedule", "input sigma_schedule is connected: ADE sigma schedules"),
     ("image_inject", "input image_inject is connected: noised image injection"),
     ("ancestral_opts", "input ancestral_opts is connected: ancestral options"),
