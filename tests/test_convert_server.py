@@ -260,7 +260,8 @@ def post_raw(server, body: bytes, content_type="application/json"):
 def test_convert_route(server):
     types = server.get("/adl/convert/types")
     assert types["convert"]["ADE_AnimateDiffLoaderGen1"] == "AnimateDiff-Evolved"
-    assert types["absent"]["ADE_AnimateDiffSettings"][0] == "AnimateDiff-Evolved"
+    assert types["convert"]["ADE_AnimateDiffSettings"] == "AnimateDiff-Evolved"  # absorbed into Load's adjust
+    assert types["absent"]["ADE_BatchedContextOptions"][0] == "AnimateDiff-Evolved"
     for name in ("v2v_legacy_acn", "unconvertible", "t2v_gen1_subgraph"):
         status, body = server.post("/adl/convert", {"workflow": load(name)})
         assert status == 200
