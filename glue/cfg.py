@@ -28,7 +28,7 @@ from ..motion_modules import multival
 
 @dataclass(frozen=True)
 class CFGKeyframe:
-    cfg: object  # float, or a multival tensor (a Motion Value)
+    cfg: object  # a multival: a float, a Motion Value, or their product (multival.combine)
     start_percent: float = 0.0
     guarantee_steps: int = 1
 

@@ -37,18 +37,7 @@ class CFGKeyframeNode(io.ComfyNode):
 
     @classmethod
     def execute(cls, cfg, start_percent, guarantee_steps, previous=None, value=None) -> io.NodeOutput:
-        scale = multival.combine(float(cfg), value) if value is not None else float(cfg)
-        return io.NodeOutput(add_cfg_keyframe(previous, CFGKeyframe(_as_one(scale), start_percent, guarantee_steps)))
+        # cfg × value stays a multival product: glue/cfg.py sizes its factors to the latent at each step
+        scale = multival.combine(float(cfg), value)
+        return io.NodeOutput(add_cfg_keyframe(previous, CFGKeyframe(scale, start_percent, guarantee_steps)))
 
-
-def _as_one(value):
-    """cfg × a Motion Value as one multival (a float times a tensor is the scaled tensor)."""
-    if isinstance(value, tuple):
-        floats = [f for f in multival.factors(value) if not hasattr(f, "shape")]
-        tensors = [f for f in multival.factors(value) if hasattr(f, "shape")]
-        if len(tensors) == 1:
-            factor = 1.0
-            for f in floats:
-                factor *= float(f)
-            return tensors[0] * factor
-    return value
