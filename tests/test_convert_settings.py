@@ -105,12 +105,54 @@ def kept(report):
     return {k["id"]: k["reason"] for k in report["kept"]}
 
 
+CFG_INPUTS = [("cfg_multival", "MULTIVAL"), ("prev_custom_cfg", "CUSTOM_CFG"), ("cfg_extras", "CFG_EXTRAS")]
+SIGMA = [("SIGMA_SCHEDULE", "SIGMA_SCHEDULE")]
+MEAN_INPUTS = [("schedule_A", "SIGMA_SCHEDULE"), ("schedule_B", "SIGMA_SCHEDULE")]
+
+
+def cfg_node(g, type_, widgets):
+    """A custom CFG node; one that takes a multival (cfg_multival) is fed an ADE_MultivalDynamic of 1.5."""
+    entry = cv.mapping()["nodes"][type_]
+    node = g.node(type_, widgets, inputs=CFG_INPUTS if entry.get("multival") else CFG_INPUTS[1:],
+                  outputs=[("CUSTOM_CFG", "CUSTOM_CFG")])
+    if entry.get("multival"):
+        value = g.node("ADE_MultivalDynamic", [1.5], inputs=[("mask_optional", "MASK")], outputs=[("MULTIVAL", "MULTIVAL")])
+        g.link(value, 0, node, "cfg_multival")
+    return node
+
+
+def _cfg_case(g, settings, type_, widgets):
+    node = cfg_node(g, type_, widgets)
+    g.link(node, 0, settings, "custom_cfg")
+    return node, None
+
+
+def _sigma_case(g, settings, type_, widgets):
+    node = g.node(type_, widgets, outputs=SIGMA)
+    g.link(node, 0, settings, "sigma_schedule")
+    return node, None
+
+
+def _mean_case(g, settings, type_, widgets):
+    a = g.node("ADE_SigmaSchedule", ["linear (HotshotXL/default)"], outputs=SIGMA)
+    b = g.node("ADE_SigmaSchedule", ["sqrt_linear (AnimateDiff)"], outputs=SIGMA)
+    node = g.node(type_, widgets, inputs=MEAN_INPUTS, outputs=SIGMA)
+    g.link(a, 0, node, "schedule_A")
+    g.link(b, 0, node, "schedule_B")
+    g.link(node, 0, settings, "sigma_schedule")
+    return node, a
+
+
+CFG_SIGMA_CASE = {"ad_custom_cfg": _cfg_case, "ad_sigma_schedule": _sigma_case, "ad_sigma_blend": _mean_case}
+
+
 # --------------------------------------------------------------------------------------------------------
 # Every layout, every value
 # --------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c['type']}:{c['version']}:{c['widgets_values']}")
 def test_version_recognised_and_values_translated(case):
     kind = KIND[case["type"]]
+    first = None  # the foreign node whose place the first converted node takes, when not the case's own
     if kind in ("ad_pe_adjust", "ad_weight_adjust", "ad_settings"):
         if kind == "ad_settings":
             g, _pe, _w, node, _load = adjust_graph()
@@ -124,10 +166,14 @@ def test_version_recognised_and_values_translated(case):
     else:
         if kind == "ad_noise_layer":
             g, _settings, [node], _i, _ad = settings_graph(layers=[(case["type"], case["widgets_values"])])
+        elif kind in ("ad_custom_cfg", "ad_sigma_schedule", "ad_sigma_blend"):
+            g, settings, _l, _i, _ad = settings_graph()
+            node, first = CFG_SIGMA_CASE[kind](g, settings, case["type"], case["widgets_values"])
         else:
             g, _settings, _l, node, _ad = settings_graph(iteration=(case["type"], case["widgets_values"]))
         converted, report = cv.convert(g.workflow())
-        target = {"ad_noise_layer": "noise_layers", "ad_iteration_opts": "freeinit"}[kind]
+        target = {"ad_noise_layer": "noise_layers", "ad_iteration_opts": "freeinit", "ad_custom_cfg": "custom_cfg",
+                  "ad_sigma_schedule": "sigma_schedule", "ad_sigma_blend": "sigma_schedule"}[kind]
         got = chain(converted, *by_type(converted, "ADL_SampleSettings"), target) if case["expect"] else []
         if not case["expect"]:
             assert not by_type(converted, "ADL_SampleSettings")  # default iteration options alone add nothing
@@ -138,7 +184,7 @@ def test_version_recognised_and_values_translated(case):
     for n, (target_type, values) in zip(got, case["expect"]):
         assert n["type"] == target_type and {k: named(n)[k] for k in values} == values, typed(got)
     if got:
-        assert got[0]["id"] == node  # the first converted node takes the foreign node's place (id, position)
+        assert got[0]["id"] == (first or node)  # the first converted node takes the foreign node's place (id, position)
     [entry] = [c for c in report["converted"] if any(f"(node {node})" in w for w in c["with"])]
     [part] = [w for w in entry["with"] if f"(node {node})" in w]
     assert case["version"] in part, part
@@ -149,7 +195,8 @@ def test_version_recognised_and_values_translated(case):
 def test_every_layout_of_these_kinds_has_a_case():
     covered = {(c["type"], c["version"]) for c in CASES}
     for type_, entry in cv.mapping()["nodes"].items():
-        if entry["kind"] in ("ad_pe_adjust", "ad_weight_adjust", "ad_settings", "ad_noise_layer", "ad_iteration_opts"):
+        if entry["kind"] in ("ad_pe_adjust", "ad_weight_adjust", "ad_settings", "ad_noise_layer", "ad_iteration_opts",
+                             "ad_custom_cfg", "ad_sigma_schedule", "ad_sigma_blend"):
             for version in entry["versions"]:
                 assert any(t == type_ and v in version["name"] for t, v in covered), (type_, version["name"])
 
@@ -448,8 +495,8 @@ def test_freeinit_and_default_iterations():
 
 
 @pytest.mark.parametrize("linked, fragment", [
-    ("custom_cfg", "input custom_cfg is connected: custom CFG: CFG Keyframe (Lightning)"),
-    ("sigma_schedule", "input sigma_schedule is connected: ADE sigma schedules"),
+    ("custom_cfg", "its custom_cfg comes from node {other} (SomethingElse), which has no counterpart"),
+    ("sigma_schedule", "its sigma_schedule comes from node {other} (SomethingElse), which has no counterpart"),
     ("image_inject", "input image_inject is connected: noised image injection"),
     ("ancestral_opts", "input ancestral_opts is connected: ancestral options"),
 ])
@@ -458,7 +505,7 @@ def test_what_has_no_counterpart_keeps_the_loader(linked, fragment):
     other = g.node("SomethingElse", [], outputs=[("X", "X")])
     g.link(other, 0, settings, linked)
     _converted, report = cv.convert(g.workflow())
-    assert fragment in kept(report)[ad]
+    assert fragment.format(other=other) in kept(report)[ad]
 
 
 def test_sample_settings_refusals():

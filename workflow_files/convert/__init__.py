@@ -262,9 +262,24 @@ SETTINGS = (
     "list, so the layer nearest the settings acts first, while this pack's layers act previous first. "
     "`ADE_IterationOptsFreeInit` becomes **FreeInit (Lightning)** (apply_to_1st_iter → apply_to_first, init_type → "
     "method); `ADE_IterationOptsDefault` with 1 iteration is dropped. A node of these chains converts with the loader "
-    "it ends in and feeds nothing else, or the loader keeps its node with the reason; adapt_denoise_steps, custom_cfg, "
-    "sigma_schedule, image_inject and ancestral_opts keep the loader as it was, as do default iteration options with "
-    "more than one iteration and a typed seed_override.")
+    "it ends in and feeds nothing else, or the loader keeps its node with the reason; adapt_denoise_steps, image_inject "
+    "and ancestral_opts keep the loader as it was, as do default iteration options with more than one iteration and "
+    "a typed seed_override.\n\n"
+    "Custom CFG and sigma schedules (on the sample settings' custom_cfg / sigma_schedule, which then always become "
+    "Sample Settings (Lightning)): `ADE_CustomCFGSimple` / `ADE_CustomCFGKeyframeSimple` become **CFG Keyframe "
+    "(Lightning)** (cfg, start_percent, guarantee_steps; the plain Custom CFG starts at 0 and guarantees 1 step, as "
+    "AnimateDiff-Evolved's keyframes do), `ADE_CustomCFG` / `ADE_CustomCFGKeyframe` the same with cfg 1 and the Motion "
+    "Value its cfg_multival converts to on value (cfg × value), chained through previous (prev_custom_cfg) into Sample "
+    "Settings' custom_cfg. AnimateDiff-Evolved sorts its keyframes by start_percent (equal starts in the order they "
+    "were added); the chain is written in that order, with a note when it differs from the saved one. A widget fed by "
+    "another node stays fed, except a start_percent in a chain of several (its order cannot be known). "
+    "`ADE_SigmaSchedule` becomes **Sigma Schedule (Lightning)** (beta_schedule: sqrt_linear (AnimateDiff) → "
+    "sqrt_linear, linear (HotshotXL/default) → linear, the others by name; linear (AnimateDiff-SDXL) keeps the loader "
+    "as it was). A weighted mean (`ADE_SigmaScheduleWeightedAverage`, `…Interp`) has no node of its own: it becomes "
+    "blend_with on schedule_A's Sigma Schedule (weight_A, or weight_A_Start / weight_A_End / interpolation → "
+    "weight_start / weight_end / interpolation), or, when schedule_A is a mean itself, on schedule_B's with the "
+    "weights 1 − w (the same curve). A mean of two means, cfg_extras, keyframes generated over a range or from a list, "
+    "raw sigma schedules and split schedules keep the loader as it was, with the reason.")
 
 
 def support_markdown() -> str:

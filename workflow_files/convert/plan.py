@@ -31,6 +31,12 @@ UNTAKEN = {
     "ad_noise_layer": "a noise layer is converted with the sample settings it feeds; it feeds none that converted",
     "ad_iteration_opts": "iteration options are converted with the sample settings they feed; they feed none that "
                          "converted",
+    "ad_custom_cfg": "a custom CFG node is converted with the sample settings it feeds (through its chain); it feeds "
+                     "none that converted",
+    "ad_sigma_schedule": "a sigma schedule is converted with the sample settings it feeds (directly or through a "
+                         "weighted mean); it feeds none that converted",
+    "ad_sigma_blend": "a sigma schedule mean is converted with the sample settings it feeds, onto one of its "
+                      "schedules' blend_with; it feeds none that converted",
 }
 
 

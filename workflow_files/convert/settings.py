@@ -12,7 +12,7 @@ they feed.
   fold into the converted Context Options (Lightning) as before; anything else (offsets, a generator other than
   comfy, another noise type, noise layers, FreeInit, a seed override) becomes Sample Settings (Lightning) on Apply
   Motion Module's ``sample_settings``, with its noise layers (reversed: ADE puts each new layer at the start of its
-  list) and FreeInit.
+  list), FreeInit, custom CFG and sigma schedule (``cfg_sigma``).
 
 A node of these chains converts only with the loader it ends in, and only when it feeds nothing else."""
 from __future__ import annotations
@@ -210,7 +210,8 @@ def sample_settings(conv, consumer: Node, plan: Plan) -> tuple[str | None, tuple
         conv.refuse_linked(node, entry)
         named, version = recognise(node, entry)
         linked = conv.linked_inputs(node, entry, named)
-        conv.refuse_unaccounted(node, {"noise_layers", "iteration_opts", "seed_override"} | _rule_sources(rules))
+        conv.refuse_unaccounted(node, {"noise_layers", "iteration_opts", "seed_override", "custom_cfg", "sigma_schedule"}
+                                | _rule_sources(rules))
         run_checks(entry, named, notes)
         _saved_seed_override(node, named, notes)
         values, links = conv.target_widgets("ADL_SampleSettings", rules, named, linked, notes)
@@ -223,6 +224,13 @@ def sample_settings(conv, consumer: Node, plan: Plan) -> tuple[str | None, tuple
         freeinit = iteration_opts(conv, node, plan)
         if freeinit is not None:
             refs["freeinit"] = freeinit
+        from .cfg_sigma import custom_cfg, sigma_schedule  # it uses this module's chain helpers
+        cfg = custom_cfg(conv, node, plan, notes)
+        if cfg is not None:
+            refs["custom_cfg"] = cfg
+        sigmas = sigma_schedule(conv, node, plan)
+        if sigmas is not None:
+            refs["sigma_schedule"] = sigmas
     except Refuse as e:
         conv.part_refused[node.id] = str(e)
         raise Refuse(f"sample settings node {node.id}: {e}") from None
