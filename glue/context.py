@@ -92,6 +92,10 @@ def window_control(control, indices: list[int], frames: int):
     """A shallow copy of a control chain whose per-frame hints are those of ``indices``."""
     previous = control.previous_controlnet
     windowed_previous = window_control(previous, indices, frames) if previous is not None else None
+    if hasattr(control, "windowed"):  # sparse hints (glue/sparsectrl.py) place themselves on the window's frames
+        windowed = control.windowed(indices, frames)
+        windowed.previous_controlnet = windowed_previous
+        return windowed
     hint = getattr(control, "cond_hint_original", None)
     if windowed_previous is previous and (hint is None or hint.shape[0] != frames or frames == 1):
         return control
