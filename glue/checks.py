@@ -9,7 +9,7 @@ from .context import LightningContextHandler, validate_windows
 
 
 def control_hints(conds: dict):
-    """(name, hint batch) of every ControlNet / T2I-Adapter reachable from the conds."""
+    """(control, hint batch) of every ControlNet / T2I-Adapter reachable from the conds."""
     seen = set()
     for cond_list in conds.values():
         for cond in cond_list:
@@ -18,7 +18,7 @@ def control_hints(conds: dict):
                 seen.add(id(control))
                 hint = getattr(control, "cond_hint_original", None)
                 if hint is not None:
-                    yield type(control).__name__, hint
+                    yield control, hint
                 control = getattr(control, "previous_controlnet", None)
 
 
@@ -44,7 +44,11 @@ class SamplingChecks:
                 f"{frames} frames is more than the {self.limit} this motion module ({self.title}) can see at "
                 f"once. Use at most {self.limit} frames (the latent batch size), or add context windows "
                 "(Context Options node) to render longer videos in overlapping windows.")
-        for name, hint in control_hints(getattr(guider, "conds", {}) or {}):
+        for control, hint in control_hints(getattr(guider, "conds", {}) or {}):
+            if hasattr(control, "check_frames"):  # sparse hints go to chosen frames (glue/sparsectrl.py)
+                control.check_frames(frames)
+                continue
+            name = type(control).__name__
             if hint.shape[0] not in (1, frames):
                 raise MotionModuleError(
                     f"the {name} hint has {hint.shape[0]} images but the video has {frames} frames. Give one "

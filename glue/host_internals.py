@@ -20,9 +20,11 @@ ADJUST_POSITIONS, ADJUST_WEIGHTS = "ADL_AdjustPositions", "ADL_AdjustWeights"
 SAMPLE_SETTINGS, NOISE_LAYER, FREEINIT, CFG_KEYFRAME = ("ADL_SampleSettings", "ADL_NoiseLayer", "ADL_FreeInit",
                                                        "ADL_CFGKeyframe")
 SIGMA_SCHEDULE = "ADL_SigmaSchedule"
+LOAD_SPARSE, APPLY_SPARSE = "ADL_LoadSparseCtrl", "ADL_ApplySparseCtrl"
 ALL = (LOAD, LORA, APPLY, VALUE, KEYFRAME, SCHEDULER, SAMPLER, SAMPLE, CONTEXT, TRAVEL, LOAD_VIDEO, SAVE_VIDEO,
        CONSISTENCY, DOWNLOAD, ADJUST_POSITIONS, ADJUST_WEIGHTS, SAMPLE_SETTINGS, NOISE_LAYER, FREEINIT,
-       CFG_KEYFRAME, SIGMA_SCHEDULE)
+       CFG_KEYFRAME, SIGMA_SCHEDULE, LOAD_SPARSE, APPLY_SPARSE)
+SPARSE = (LOAD_SPARSE, APPLY_SPARSE)
 MOTION = (LOAD, LORA, APPLY, SCHEDULER, SAMPLE, CONTEXT)  # everything that builds or runs the motion module
 # A MODEL carrying the motion module is sampled by core samplers too; APPLY stands for those runs.
 RUNS = (APPLY, SAMPLE, CONTEXT)
@@ -68,16 +70,19 @@ SURFACE: tuple[Internal, ...] = (
     _io("Audio.Input", "AUDIO input of Save Video", _SOCKET),
     _io("Video.Input", "VIDEO input of Load Video", _SOCKET),
     _io("Latent.Input", "latent input of Sample Lightning", _SOCKET),
-    _io("Conditioning.Input", "prompts of Sample Lightning", _SOCKET),
+    _io("Conditioning.Input", "prompts of Sample Lightning and Apply SparseCtrl", _SOCKET),
+    _io("ControlNet.Input", "Apply SparseCtrl's control_net", _SOCKET, nodes=SPARSE),
+    _io("Vae.Input", "Apply SparseCtrl's vae (RGB hints)", _SOCKET, nodes=SPARSE),
     *(_io(f"{kind}.Output", f"{kind} outputs", _OUTPUT) for kind in (
-        "Audio", "Conditioning", "Float", "Image", "Int", "Latent", "Model", "Sampler", "Sigmas", "String", "Video")),
+        "Audio", "Conditioning", "ControlNet", "Float", "Image", "Int", "Latent", "Model", "Sampler", "Sigmas",
+        "String", "Video")),
     Internal(f"{API}.io.Custom", "the MOTION_MODULE socket type (its Input/Output take the socket keywords)",
              args=1),
     _io("Hidden.prompt", "Save Video embeds the prompt", nodes=(SAVE_VIDEO,)),
     _io("Hidden.extra_pnginfo", "Save Video embeds the workflow", nodes=(SAVE_VIDEO,)),
     _io("FolderType.output", "Save Video's preview entry", nodes=(SAVE_VIDEO,)),
     _io("UploadType.video", "Load Video's upload button", nodes=(LOAD_VIDEO,)),
-    Internal(f"{API}.ui.PreviewText", "loaders show what they loaded", (LOAD, LORA, DOWNLOAD), args=1),
+    Internal(f"{API}.ui.PreviewText", "loaders show what they loaded", (LOAD, LORA, DOWNLOAD, LOAD_SPARSE), args=1),
     Internal(f"{API}.ui.PreviewVideo", "Save Video's playing preview", (SAVE_VIDEO,), args=1),
     Internal(f"{API}.ui.SavedResult", "Save Video's preview entry", (SAVE_VIDEO,), args=3),
     Internal(f"{API}.ui.PreviewImage", "Video Consistency's plot", (CONSISTENCY,), args=1, kwargs=("cls",)),
@@ -164,6 +169,42 @@ SURFACE: tuple[Internal, ...] = (
     Internal("comfy.supported_models.SD15.supported_inference_dtypes", "the dtypes an SD1.5 UNet may run in", MOTION),
     Internal("comfy.model_management.unet_offload_device", "where the module waits", MOTION),
 
+    # --- SparseCtrl (glue/sparsectrl.py, nodes/sparsectrl.py) ----------------------------------------------
+    Internal("comfy.controlnet.ControlNet", "SparseCtrl is a core ControlNet (strength, start/end percent, "
+             "chaining, memory, VAE-encoded hints)", SPARSE, args=1,
+             kwargs=("compression_ratio", "latent_format", "load_device", "manual_cast_dtype"),
+             source=("self.control_model_wrapped", "self.model_sampling_current")),
+    Internal("comfy.controlnet.ControlNet.get_control", "overridden: hints on their frames + the mask", SPARSE,
+             overrides=("x_noisy", "t", "cond", "batched_number", "transformer_options")),
+    Internal("comfy.controlnet.ControlNet.copy", "overridden: our settings travel with each copy", SPARSE,
+             overrides=()),
+    Internal("comfy.controlnet.ControlBase.copy_to", "copies core's settings (vae, strength, range, …)", SPARSE,
+             args=1),
+    Internal("comfy.controlnet.ControlBase.control_merge", "strength and chaining as core ControlNets", SPARSE,
+             args=3),
+    Internal("comfy.controlnet.ControlBase.set_cond_hint", "core's apply node hands the hints, strength, range and "
+             "VAE", SPARSE, args=3, kwargs=("vae",)),
+    Internal("comfy.controlnet.broadcast_image_to", "hints for each cond/uncond of the batch", SPARSE, args=3),
+    Internal("comfy.cldm.cldm.ControlNet", "SparseCtrl's spatial encoder", SPARSE,
+             kwargs=("image_size", "in_channels", "model_channels", "num_res_blocks", "hint_channels", "operations",
+                     "dtype", "device"),
+             source=("self.input_hint_block", "self.zero_convs", "self.middle_block_out")),
+    Internal("comfy.ldm.modules.diffusionmodules.openaimodel.TimestepEmbedSequential", "RGB's one-convolution "
+             "hint embedding", SPARSE, args=1),
+    Internal("comfy.ldm.modules.diffusionmodules.openaimodel.forward_timestep_embed", "an unknown layer (SparseCtrl's "
+             "motion module) without patches runs as layer(x)", SPARSE, source=("x = layer(x)",)),
+    Internal("comfy.model_detection.unet_config_from_diffusers_unet", "SparseCtrl's ControlNet configuration from "
+             "its diffusers names", SPARSE, args=2),
+    Internal("comfy.utils.unet_to_diffusers", "diffusers -> core names of its ControlNet", SPARSE, args=1),
+    Internal("comfy.utils.common_upscale", "hints resized as core resizes them", SPARSE, args=5),
+    Internal("comfy.latent_formats.SD15.process_in", "RGB hints in the model's latent scale", SPARSE, args=1),
+    Internal("comfy.model_management.loaded_models", "the models in use stay loaded around the VAE encode",
+             SPARSE, kwargs=("only_currently_used",)),
+    Internal("comfy.model_management.load_models_gpu", "...and are loaded back", SPARSE, args=1),
+    Internal("comfy.model_management.cast_to_device", "the prompt in the ControlNet's dtype", SPARSE, args=3),
+    Internal("nodes.ControlNetApplyAdvanced.apply_controlnet", "Apply SparseCtrl attaches the hints as core's "
+             "Apply ControlNet does", (APPLY_SPARSE,), args=7, kwargs=("vae",)),
+
     # --- schedules and sampling (glue/schedules.py, glue/sampling.py) -----------------------------------
     Internal("comfy.model_sampling.ModelSamplingDiscrete", "AnimateDiff's betas", (APPLY,),
              kwargs=("model_config",)),
@@ -233,9 +274,10 @@ SURFACE: tuple[Internal, ...] = (
     Internal("folder_paths.supported_pt_extensions", "the model extensions ComfyUI knows"),
     Internal("folder_paths.models_dir", "default model folders"),
     Internal("folder_paths.get_folder_paths", "where a missing file was looked for", args=1),
-    Internal("folder_paths.get_filename_list", "file lists of the loaders", (LOAD, LORA), args=1),
-    Internal("folder_paths.get_full_path", "a missing file is a validation error", (LOAD, LORA), args=2),
-    Internal("folder_paths.get_full_path_or_raise", "the chosen file", (LOAD, LORA), args=2),
+    Internal("folder_paths.get_filename_list", "file lists of the loaders", (LOAD, LORA, LOAD_SPARSE), args=1),
+    Internal("folder_paths.get_full_path", "a missing file is a validation error", (LOAD, LORA, LOAD_SPARSE),
+             args=2),
+    Internal("folder_paths.get_full_path_or_raise", "the chosen file", (LOAD, LORA, LOAD_SPARSE), args=2),
     Internal("folder_paths.get_input_directory", "clips are read from the input folder", (LOAD_VIDEO,)),
     Internal("folder_paths.annotated_filepath", "'name [output]' paths", (LOAD_VIDEO,), args=1),
     Internal("folder_paths.get_output_directory", "videos are saved in the output folder", (SAVE_VIDEO,)),

@@ -181,6 +181,10 @@ class SparseCtrl(comfy.controlnet.ControlNet):
         c.cond_hint, c._cond_key = None, None
         return c
 
+    def check_frames(self, frames: int) -> None:
+        """Before sampling (glue/checks.py): the placement fits a video of ``frames`` frames."""
+        hint_frames(self.cond_hint_original.shape[0], frames, self.spread, self.indexes)
+
     def copy(self):
         c = SparseCtrl(None, self.info, self.run, load_device=self.load_device, manual_cast_dtype=self.manual_cast_dtype)
         c.control_model = self.control_model
@@ -189,14 +193,10 @@ class SparseCtrl(comfy.controlnet.ControlNet):
         c.spread, c.indexes = self.spread, self.indexes
         return c
 
-    def cleanup(self):
-        self.hint_cache = {}
-        self._cond_key = None
-        super().cleanup()
-
     def _encoded_hints(self, height: int, width: int, device) -> torch.Tensor:
         """The K hints at this latent size: images resized as core resizes ControlNet hints, and for RGB their
-        VAE latents (encoded once per size and run)."""
+        VAE latents (encoded once per size: each apply makes a copy of its own, so its hints never change;
+        core's cleanup drops the placed ``cond_hint`` after a run, these few latents stay with the copy)."""
         key = (height, width)
         if key not in self.hint_cache:
             scale = self.compression_ratio

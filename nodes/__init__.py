@@ -14,12 +14,13 @@ from .motion_lora import LoadMotionLoRA
 from .motion_module import ApplyMotionModule, LoadMotionModule
 from .noise import FreeInitNode, NoiseLayerNode, SampleSettingsNode
 from .sampling import LightningSampler, LightningScheduler, SampleLightning, SigmaScheduleNode
+from .sparsectrl import ApplySparseCtrl, LoadSparseCtrl
 from .video import LoadVideo, SaveVideo
 
 NODES = [LoadMotionModule, LoadMotionLoRA, ApplyMotionModule, MotionValueNode, MotionKeyframeNode, LightningScheduler,
          LightningSampler, SampleLightning, ContextOptions, PromptTravel, LoadVideo, SaveVideo, VideoConsistency,
          DownloadModels, AdjustPositions, AdjustWeights, SampleSettingsNode, NoiseLayerNode, FreeInitNode,
-         CFGKeyframeNode, SigmaScheduleNode]
+         CFGKeyframeNode, SigmaScheduleNode, LoadSparseCtrl, ApplySparseCtrl]
 
 
 def _guarded(node):
