@@ -128,7 +128,7 @@ def _convert_graph(workflow, nodes: dict, ui: bool, first_id: int = 0) -> tuple[
         if node.type in absent and node.id not in conv.claimed_by:
             pack, why = absent[node.type]
             report["kept"].append({"id": rid(node.id), "type": node.type, "pack": pack,
-                                   "reason": f"not supported: {why}"})
+                                   "reason": conv.part_refused.get(node.id) or f"not supported: {why}"})
     report["kept"].sort(key=lambda k: (str(type(k["id"])), k["id"]))
     if ui:
         marked = {k["id"]: k["reason"] for k in report["kept"]}
@@ -281,6 +281,24 @@ SETTINGS = (
     "weights 1 − w (the same curve). A mean of two means, cfg_extras, keyframes generated over a range or from a list, "
     "raw sigma schedules and split schedules keep the loader as it was, with the reason.")
 
+SPARSECTRL = (
+    "SparseCtrl: `ACN_SparseCtrlLoaderAdvanced` becomes **Load SparseCtrl (Lightning)** (sparsectrl_name, use_motion, "
+    "motion_strength, motion_scale), and each apply node its CONTROL_NET feeds (`ACN_AdvancedControlNetApply`, "
+    "`ACN_AdvancedControlNetApply_v2`, core `ControlNetApplyAdvanced`) **Apply SparseCtrl (Lightning)** (strength, "
+    "start_percent, end_percent; image → images, vae_optional / vae → vae). The loader's sparse method goes onto each "
+    "apply's placement: none → spread uniform (Advanced-ControlNet's default), `ACN_SparseCtrlSpreadMethodNode`'s "
+    "spread → spread uniform / starting / ending / center (layouts: 3bf77b1 2023-12-19 from_start, on → spread "
+    "uniform; be0460e 2023-12-20+ spread), `ACN_SparseCtrlIndexMethodNode`'s indexes → placement indexes with the "
+    "same text (a linked indexes stays linked). An `ACN_SparseCtrlRGBPreprocessor` on an apply's image goes: its "
+    "image and vae become Apply SparseCtrl's images and vae (it encodes them itself, resized to the latent, so "
+    "latent_size is dropped; layouts: fa0a3db 2023-12-22+ no widgets; 82a5735 2024-07-15 to 828c270 2024-11-14 the "
+    "autosize widget, saved as \"\"). One loader may feed several applies (each keeps its own placement). "
+    "context_aware off is this pack's behaviour; nearest_hint (the default) gives a context window without a hint "
+    "the nearest one in Advanced-ControlNet, not here: the report says so when the graph has context options. "
+    "tk_optional (timestep keyframes), sparse_hint_mult / sparse_nonhint_mult / sparse_mask_mult other than 1, a "
+    "CONTROL_NET into any other node, a preprocessor or method node feeding anything else keep the loader (and its "
+    "apply nodes) as they were, with the reason.")
+
 
 def support_markdown() -> str:
     m = mapping()
@@ -317,7 +335,7 @@ def support_markdown() -> str:
         lines.append(f"| `{t}` | {e['pack']} | {target} | {layouts} |")
     lines += ["", "Within a converted node, a setting without a counterpart either keeps the node as it was (with the "
               "reason) or is converted with a note in the report; every such translation is in `mapping.json` "
-              "(`tables`, `checks`, `refuse_linked`).", "", MOTION_CONTROL, "", SETTINGS, "", "## Known and not converted", "",
+              "(`tables`, `checks`, `refuse_linked`).", "", MOTION_CONTROL, "", SETTINGS, "", SPARSECTRL, "", "## Known and not converted", "",
               "| node type | pack | why |", "|---|---|---|"]
     for pack, entries in m["absent"].items():
         for t, why in entries.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from . import motion, settings
+from . import motion, settings, sparsectrl
 from .graph import Node
 from .parts import Emitted, Plan
 from .parts import absorb as _absorb
@@ -71,6 +71,15 @@ class Converter:
             if name in node.links:
                 raise Refuse(f"input {name} is connected: {why}")
 
+    def refuse_sources(self, node: Node, entry: dict):
+        """``refuse_sources`` (input -> {types, why}): an input fed by one of those types (through Reroutes), which
+        converts only with another plan (a SparseCtrl loader's, onto Apply SparseCtrl) that did not take this node."""
+        for name, spec in entry.get("refuse_sources", {}).items():
+            src = motion.source(self, node, name)
+            if src is not None and src.type in spec["types"]:
+                why = self.refused.get(src.id, "")
+                raise Refuse(spec["why"].format(id=src.id, type=src.type) + (f": {why}" if why else ""))
+
     def refuse_unaccounted(self, node: Node, handled: set):
         """A connected input no rule of the table handles is never dropped silently."""
         for name in sorted(set(node.links) - handled):
@@ -95,6 +104,7 @@ class Converter:
     # ---- kinds ----
     def plan_replace(self, node: Node, entry: dict, named: dict, plan: Plan):
         self.refuse_linked(node, entry)
+        self.refuse_sources(node, entry)
         motion.check_needed(node, entry)
         motion.require_converted(self, node, entry, plan)
         motion.require_consumers(self, node, entry, plan)
@@ -310,12 +320,16 @@ class Converter:
         refs.update({k: ("old", *node.links[v]) for k, v in links.items()})
         self.emit_apply(node, module_ref, values, refs, plan)
 
+    def plan_acn_sparsectrl(self, node: Node, entry: dict, named: dict, plan: Plan):
+        sparsectrl.plan_loader(self, node, entry, named, plan)
+
     # ---- driver ----
     def run(self):
-        order = {"replace": 0, "ad_loader": 1, "ad_sampling": 1}
+        # SparseCtrl loaders first: they take the apply nodes they feed, which otherwise convert as plain ControlNet
+        order = {"acn_sparsectrl": 0, "replace": 1, "ad_loader": 2, "ad_sampling": 2}
         foreign = [n for n in self.nodes.values() if n.type in self.table]
         claimed_by = self.claimed_by
-        for kind_rank in (0, 1):
+        for kind_rank in (0, 1, 2):
             for node in sorted(foreign, key=lambda n: n.id):
                 entry = self.table[node.type]
                 if order.get(entry["kind"], -1) != kind_rank or node.id in claimed_by:
