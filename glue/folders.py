@@ -53,7 +53,7 @@ def install_example_inputs(log=print) -> list[str]:
             copied.append(name)
         except OSError as e:
             log(f"[AnimateDiff-Lightning] could not put the example input {name} into {folder} ({e}); "
-                "the video-to-video templates need a clip named so there.")
+                "the example templates need a file named so there.")
             if os.path.exists(partial):
                 os.remove(partial)
     return copied

@@ -5,6 +5,8 @@ there on start when it is absent (glue/folders.py), so every template runs on a 
 drawn here from scratch (no third-party footage, so no license question): a boat crossing a sunset sea
 under drifting clouds, 512×512, 48 frames at 12 fps (4 s: longer than one 16-frame context window and than
 the 32 frames the module sees at once, for the long-video template), strong edges for the Canny example.
+Its first and last frames are also written as `keyframe_start.png` / `keyframe_end.png`, the two keyframes of
+the image-to-video (SparseCtrl) template.
 """
 from __future__ import annotations
 
@@ -50,6 +52,19 @@ def draw(i: int, size: int = SIZE, frames: int = FRAMES) -> np.ndarray:
     return img
 
 
+KEYFRAMES = {"keyframe_start.png": 0, "keyframe_end.png": FRAMES - 1}
+
+
+def write_keyframes(folder: Path = OUT.parent) -> list[Path]:
+    from PIL import Image
+    out = []
+    for name, i in KEYFRAMES.items():
+        path = folder / name
+        Image.fromarray(draw(i)).save(path, optimize=True)
+        out.append(path)
+    return out
+
+
 def write(path: Path = OUT) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.mp4")
@@ -69,4 +84,5 @@ def write(path: Path = OUT) -> Path:
 
 if __name__ == "__main__":
     out = write(Path(sys.argv[1]) if len(sys.argv) > 1 else OUT)
-    print(f"{out}: {out.stat().st_size} bytes")
+    for path in [out, *write_keyframes(out.parent)]:
+        print(f"{path}: {path.stat().st_size} bytes")

@@ -16,7 +16,7 @@ from conftest import COMFYUI_PATH, ROOT
 from support.fake_hub import FakeHub
 from support.frontends import (FRONTENDS, RENDERERS, front_end_root, require_browser_tools, run_page_script,
                                use_renderer, version_of)
-from support.server import PACK_DIR_NAME, ComfyServer, example_workflow_models
+from support.server import PACK_DIR_NAME, ComfyServer, example_named_models, example_workflow_models
 
 WORKFLOWS = sorted((ROOT / "workflows").glob("*.json"))
 NAMES = [p.stem for p in WORKFLOWS]
@@ -43,7 +43,8 @@ def named(links: Path, source: Path, name: str) -> Path:
 def workflow_models() -> dict[str, list[str]]:
     """Model folder → the file names the example workflows use (their declared models and loader widgets)."""
     folders = {"CheckpointLoaderSimple": "checkpoints", "ControlNetLoader": "controlnet",
-               "ADL_LoadMotionModule": "animatediff_models", "ADL_LoadMotionLoRA": "animatediff_motion_lora"}
+               "ADL_LoadMotionModule": "animatediff_models", "ADL_LoadMotionLoRA": "animatediff_motion_lora",
+               "ADL_LoadSparseCtrl": "controlnet"}
     out: dict[str, list[str]] = {}
     for path in WORKFLOWS:
         w = json.loads(path.read_text())
@@ -74,8 +75,8 @@ def server(request, tmp_path_factory, hub):
     """One server per frontend; the input clip the v2v workflows use is the pack's own (copied in at start)."""
     base = tmp_path_factory.mktemp(f"comfy_browser_{request.param}")
     links = base / "links"
-    sources = example_workflow_models()
-    models = {folder: [named(links / folder, sources[folder], n) for n in names]
+    sources, by_name = example_workflow_models(), example_named_models()
+    models = {folder: [named(links / folder, by_name.get(folder, {}).get(n, sources[folder]), n) for n in names]
               for folder, names in workflow_models().items()}
     models["animatediff_models"].append(named(links / "animatediff_models", sources["animatediff_models"],
                                               LIGHTNING.format(8)))

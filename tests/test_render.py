@@ -14,7 +14,7 @@ from conftest import COMFYUI_PATH, ROOT
 from support.clips import decode_back, make_clip
 from support.controlnet_models import CONTROLNET_NAME
 from support.sd15_models import CHECKPOINT_NAME as CHECKPOINT
-from support.server import ComfyServer, example_workflow_models
+from support.server import ComfyServer, example_models_linked
 
 T2V_UI = ROOT / "workflows" / "text_to_video_lightning_4step.json"
 T2V_API = ROOT / "workflows" / "api" / "text_to_video_lightning_4step.json"
@@ -29,6 +29,7 @@ RENDERS = {
     "video_to_video_canny_lightning_4step": (8, [*VIDEO_64, "ADL_LoadVideo.frame_load_cap=8"]),
     # 24 frames are two context windows of 16 with overlap 4
     "long_video_to_video_context_windows": (24, [*VIDEO_64, "ADL_LoadVideo.frame_load_cap=24"]),
+    "image_to_video_sparsectrl_rgb_lightning_4step": (8, [*LATENT_64, "EmptyLatentImage.batch_size=8"]),
 }
 
 
@@ -36,7 +37,7 @@ RENDERS = {
 def server(tmp_path_factory):
     base = tmp_path_factory.mktemp("comfy_render")
     make_clip(base / "input" / "input_clip.mp4", frames=24, fps=12)
-    srv = ComfyServer(COMFYUI_PATH, base, {k: [v] for k, v in example_workflow_models().items()})
+    srv = ComfyServer(COMFYUI_PATH, base, example_models_linked(base / "links"))
     srv.start()
     yield srv
     srv.stop()

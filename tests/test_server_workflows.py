@@ -8,7 +8,7 @@ from conftest import COMFYUI_PATH, ROOT
 from support.clips import decode_back, make_clip
 from support.controlnet_models import CONTROLNET_NAME as CONTROLNET
 from support.sd15_models import CHECKPOINT_NAME as CHECKPOINT
-from support.server import ComfyServer, example_workflow_models
+from support.server import ComfyServer, example_models_linked
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +16,7 @@ def server(tmp_path_factory):
     base = tmp_path_factory.mktemp("comfy_workflows")
     make_clip(base / "input" / "input_clip.mp4", frames=24, fps=12, audio="aac")
     make_clip(base / "input" / "long_clip.mp4", frames=96, fps=24)
-    srv = ComfyServer(COMFYUI_PATH, base, {k: [v] for k, v in example_workflow_models().items()})
+    srv = ComfyServer(COMFYUI_PATH, base, example_models_linked(base / "links"))
     srv.start()
     yield srv
     srv.stop()
@@ -73,6 +73,14 @@ def test_long_video_workflow_96_frames(server):
     prompt = workflow("long_video_to_video_context_windows", video="long_clip.mp4")
     video = saved_video(server, run_ok(server, prompt))
     assert (video["frames"], video["width"], video["height"]) == (96, 64, 64)
+
+
+def test_image_to_video_sparsectrl_workflow(server):
+    """Two keyframe images (the pack's own, copied into the input folder at start) → SparseCtrl RGB on frames 0
+    and -1 (VAE-encoded) → 4-step Lightning → mp4."""
+    video = saved_video(server, run_ok(server, workflow("image_to_video_sparsectrl_rgb_lightning_4step")))
+    assert (video["frames"], video["width"], video["height"]) == (16, 64, 64)
+    assert (server.base_dir / "input" / "keyframe_start.png").is_file()
 
 
 def test_hint_count_mismatch_through_the_server(server):

@@ -36,7 +36,7 @@ def fetch(server, path: str) -> tuple[int, str, bytes]:
 
 
 def test_each_workflow_has_one_thumbnail():
-    assert len(NAMES) == 4, NAMES
+    assert len(NAMES) == 5, NAMES
     assert sorted(p.stem for p in (ROOT / "workflows").glob("*.jpg")) == NAMES
     assert not list((ROOT / "workflows" / "api").glob("*.jpg"))
     for name in NAMES:
@@ -45,7 +45,7 @@ def test_each_workflow_has_one_thumbnail():
 
 def test_templates_are_listed_without_the_api_twins(server):
     listed = server.get("/api/workflow_templates")[PACK_DIR_NAME]
-    assert sorted(listed) == NAMES  # four names, each once: the twins share the names but are not listed
+    assert sorted(listed) == NAMES  # five names, each once: the twins share the names but are not listed
     for name in NAMES:  # and the file a card opens is the UI workflow, not the twin
         status, _, body = fetch(server, f"/api/workflow_templates/{PACK_DIR_NAME}/{name}.json")
         assert status == 200 and "nodes" in json.loads(body), name

@@ -32,13 +32,15 @@ BROWSER_DIR = ROOT / "tests" / "browser"
 WORKFLOWS = ROOT / "workflows"
 SIZE, RENDER = 1024, 2048  # the JPEG's side; the square viewport it is drawn at (scaled down: smooth lines)
 LOADERS = {"CheckpointLoaderSimple": "checkpoints", "ControlNetLoader": "controlnet",
-           "ADL_LoadMotionModule": "animatediff_models", "ADL_LoadMotionLoRA": "animatediff_motion_lora"}
+           "ADL_LoadMotionModule": "animatediff_models", "ADL_LoadMotionLoRA": "animatediff_motion_lora",
+           "ADL_LoadSparseCtrl": "controlnet"}
 # The caption band of each card: (title, subtitle). A new workflow needs a line here.
 CAPTIONS = {
     "text_to_video_lightning_4step": ("Text → video", "AnimateDiff-Lightning · 4 steps · cfg 1"),
     "text_to_video_motion_lora_pan_left": ("Text → video + pan", "Motion LoRA PanLeft · 4 steps"),
     "video_to_video_canny_lightning_4step": ("Video → video", "Canny ControlNet per frame · 4 steps"),
     "long_video_to_video_context_windows": ("Long video → video", "Context windows of 16 · Canny · 4 steps"),
+    "image_to_video_sparsectrl_rgb_lightning_4step": ("Images → video", "SparseCtrl RGB keyframes · 4 steps"),
 }
 SETTINGS = {
     "Comfy.TutorialCompleted": True,
@@ -95,6 +97,10 @@ def prepare(base: Path, workflows: list[Path]) -> dict[str, list[Path]]:
             clip = base / "input" / str((node.get("widgets_values") or [""])[0])
             if node["type"] == "ADL_LoadVideo" and not clip.exists():
                 input_clip(clip)
+            media = WORKFLOWS / "media" / clip.name
+            if node["type"] == "LoadImage" and media.is_file() and not clip.exists():
+                clip.parent.mkdir(parents=True, exist_ok=True)
+                clip.write_bytes(media.read_bytes())
     settings = base / "user" / "default" / "comfy.settings.json"
     settings.parent.mkdir(parents=True, exist_ok=True)
     settings.write_text(json.dumps(SETTINGS))

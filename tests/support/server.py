@@ -34,6 +34,30 @@ def example_workflow_models() -> dict[str, Path]:
             "animatediff_motion_lora": real_motion_lora_ckpt(), "controlnet": controlnet_file()}
 
 
+SPARSECTRL_RGB = "v3_sd15_sparsectrl_rgb.ckpt"  # the name the image-to-video template loads
+
+
+def example_named_models() -> dict[str, dict[str, Path]]:
+    """Model folder → file name → stand-in, for the example workflows' files that are another kind of model than
+    their folder's usual one (``example_workflow_models``): SparseCtrl in models/controlnet."""
+    from .sparsectrl_models import sparsectrl_ckpt
+    return {"controlnet": {SPARSECTRL_RGB: sparsectrl_ckpt("rgb")}}
+
+
+def example_models_linked(links: Path) -> dict[str, list[Path]]:
+    """Every example-workflow stand-in for a server: the usual one per folder, and the named ones linked under
+    the names the workflows use."""
+    models = {k: [v] for k, v in example_workflow_models().items()}
+    for folder, files in example_named_models().items():
+        for name, source in files.items():
+            links.joinpath(folder).mkdir(parents=True, exist_ok=True)
+            link = links / folder / name
+            if not link.exists():
+                link.symlink_to(source.resolve())
+            models.setdefault(folder, []).append(link)
+    return models
+
+
 class ComfyServer:
     """ComfyUI on 127.0.0.1 with ``base_dir`` as its base directory (models, input, output, custom_nodes)."""
 

@@ -7,6 +7,7 @@ diffusers' names, which is what the oracle loads. Zero-convs are random so every
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 import torch
@@ -50,6 +51,18 @@ def sparsectrl_sd(kind: str = "rgb", dtype: torch.dtype = torch.float16, seed: i
         value = sinusoid(shape[1], shape[2]).to(dtype) if key.endswith(".pe") else random_param(name, shape, dtype, seed)
         out[name if layout == "original" else key] = value
     return out
+
+
+def sparsectrl_ckpt(kind: str = "rgb", seed: int = 0) -> Path:
+    """The same stand-in as a weights-only ``.ckpt`` pickle under the published name, the format guoyww ships."""
+    from .model_cache import cache_dir
+    name = f"v3_sd15_sparsectrl_{kind}.ckpt"
+    path = cache_dir() / name
+    if not path.is_file():
+        tmp = path.with_name(f".tmp-{os.getpid()}-{name}")
+        torch.save(sparsectrl_sd(kind, torch.float16, seed), tmp)
+        tmp.replace(path)
+    return path
 
 
 def sparsectrl_file(kind: str = "rgb", seed: int = 0) -> Path:
