@@ -227,7 +227,7 @@ class SparseCtrl(comfy.controlnet.ControlNet):
         if len(indices) != frames:
             raise MotionModuleError(f"SparseCtrl got {frames} frames for a window of {len(indices)}: this ComfyUI's "
                                     "context windows add frames; use Context Options (Lightning).")
-        key = (full, tuple(indices), tuple(x_noisy.shape[2:]), self.spread, tuple(self.indexes or ()))
+        key = (full, tuple(indices), tuple(x_noisy.shape[2:]))  # the placement is fixed per copy (placed)
         if self.cond_hint is None or self._cond_key != key:
             hints = self._encoded_hints(x_noisy.shape[2], x_noisy.shape[3], x_noisy.device)
             at = hint_frames(hints.shape[0], full, self.spread, self.indexes)

@@ -3,7 +3,6 @@ CFG keyframes, sigma schedule) change the frames of a graph run by core KSampler
 were; bad values fail the prompt with our message and the server runs the next prompt."""
 import numpy as np
 import pytest
-from PIL import Image
 
 from conftest import COMFYUI_PATH
 from support.models import real_motion_module_file, sd15_checkpoint_file
@@ -24,11 +23,7 @@ def server(tmp_path_factory):
 
 
 def frames(server, prompt):
-    result = server.run(prompt)
-    assert result["ok"], result["error"] or server.log()[-3000:]
-    images = [img for out in result["outputs"].values() for img in out.get("images", [])]
-    return np.stack([np.asarray(Image.open(server.base_dir / "output" / i["subfolder"] / i["filename"]))
-                     for i in images])
+    return server.run_frames(prompt)
 
 
 def settings_prompt(prefix: str, *, noise_type="default", seed_offset=0, layers=False, freeinit=False, cfg=None,

@@ -3,7 +3,6 @@ Moving the hint's index moves its effect (only the two frames involved change); 
 bad inputs fail the prompt with our message and the server runs the next one."""
 import numpy as np
 import pytest
-from PIL import Image
 
 from conftest import COMFYUI_PATH
 from support.models import real_motion_module_file, sd15_checkpoint_file
@@ -27,11 +26,7 @@ def server(tmp_path_factory):
 
 
 def frames(server, prompt):
-    result = server.run(prompt)
-    assert result["ok"], result["error"] or server.log()[-3000:]
-    images = [img for out in result["outputs"].values() for img in out.get("images", [])]
-    return np.stack([np.asarray(Image.open(server.base_dir / "output" / i["subfolder"] / i["filename"]))
-                     for i in images]).astype(np.int16)
+    return server.run_frames(prompt).astype(np.int16)
 
 
 def sparse_prompt(prefix, kind="scribble", placement="indexes", indexes="3", images=1, use_motion=True,

@@ -172,6 +172,16 @@ class ComfyServer:
         finally:
             ws.close()
 
+    def run_frames(self, prompt: dict):
+        """Run a prompt that must succeed; the images it saved (SaveImage), stacked ``(frames, H, W, C)`` uint8."""
+        import numpy as np
+        from PIL import Image
+        result = self.run(prompt)
+        assert result["ok"], result["error"] or self.log()[-3000:]
+        images = [img for out in result["outputs"].values() for img in out.get("images", [])]
+        return np.stack([np.asarray(Image.open(self.base_dir / "output" / i["subfolder"] / i["filename"]))
+                         for i in images])
+
     def _written_files(self) -> set[Path]:
         """Files a prompt could have saved: everything under output/, and the base directory's own files
         (where a ``../`` filename prefix lands)."""

@@ -126,21 +126,29 @@ class Converter:
         handled_slots = self.info_readers(node, entry, plan)
         slots = max([len(mapping()["targets"][target]["outputs"])] + [int(s) + 1 for s in entry.get("outputs_refused", {})]
                     + [int(s) + 1 for s in entry.get("outputs_passthrough", {})])
-        for slot in range(slots + 2):
-            if not self.consumers.get((node.id, slot)) or slot in handled_slots:
-                continue
-            if str(slot) in entry.get("outputs", {}):
-                plan.redirects[(node.id, slot)] = ("new", node.id, entry["outputs"][str(slot)])
-            elif str(slot) in entry.get("outputs_passthrough", {}):
-                source = node.links.get(entry["outputs_passthrough"][str(slot)])
-                if source is None:
-                    raise Refuse(f"output {slot} is connected but its input "
-                                 f"{entry['outputs_passthrough'][str(slot)]} is not; it has no counterpart")
-                plan.redirects[(node.id, slot)] = ("old", *source)
-            else:
-                raise Refuse(entry.get("outputs_refused", {}).get(str(slot), f"output {slot} has no counterpart"))
+        self.redirect_outputs(node, entry, plan, slots + 2, handled=handled_slots)
         plan.emitted.append(Emitted(node.id, target, values, inputs, node))
         plan.claimed.add(node.id)
+
+    def redirect_outputs(self, node: Node, entry: dict, plan: Plan, slots: int, outputs: dict | None = None,
+                         handled=(), where: str = ""):
+        """Each connected output of ``node`` below ``slots``: onto the emitted node's (``outputs``, by default the
+        entry's), through to an input (``outputs_passthrough``), or refused (``where`` prefixes the reason)."""
+        outputs = entry.get("outputs", {}) if outputs is None else outputs
+        passthrough = entry.get("outputs_passthrough", {})
+        for slot in range(slots):
+            if not self.consumers.get((node.id, slot)) or slot in handled:
+                continue
+            if str(slot) in outputs:
+                plan.redirects[(node.id, slot)] = ("new", node.id, outputs[str(slot)])
+            elif str(slot) in passthrough:
+                source = node.links.get(passthrough[str(slot)])
+                if source is None:
+                    raise Refuse(f"{where}output {slot} is connected but its input {passthrough[str(slot)]} is not; "
+                                 "it has no counterpart")
+                plan.redirects[(node.id, slot)] = ("old", *source)
+            else:
+                raise Refuse(entry.get("outputs_refused", {}).get(str(slot), f"{where}output {slot} has no counterpart"))
 
     def info_readers(self, node: Node, entry: dict, plan: Plan) -> set:
         """VHS's video-info readers on the loader's VHS_VIDEOINFO output: the slots the table maps (fps,

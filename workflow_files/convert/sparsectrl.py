@@ -171,19 +171,8 @@ def _apply(conv, apply: Node, loader: Node, placement: tuple[dict, dict], plan: 
         plan.notes.append(f"apply node {apply.id}: SparseCtrl RGB encodes its hints with the VAE, and nothing feeds "
                           "its vae: connect the checkpoint's VAE to Apply SparseCtrl (Lightning)'s vae")
     plan.emitted.append(Emitted(apply.id, "ADL_ApplySparseCtrl", widgets, inputs, apply))
-    for slot in range(4):
-        if not conv.consumers.get((apply.id, slot)):
-            continue
-        if slot < 2:
-            plan.redirects[(apply.id, slot)] = ("new", apply.id, slot)
-        elif str(slot) in entry.get("outputs_passthrough", {}):
-            source = apply.links.get(entry["outputs_passthrough"][str(slot)])
-            if source is None:
-                raise Refuse(f"its apply node {apply.id}'s output {slot} is connected but its input "
-                             f"{entry['outputs_passthrough'][str(slot)]} is not; it has no counterpart")
-            plan.redirects[(apply.id, slot)] = ("old", *source)
-        else:
-            raise Refuse(f"its apply node {apply.id}'s output {slot} has no counterpart")
+    # positive and negative onto Apply SparseCtrl's; ACN v1's model passthrough through
+    conv.redirect_outputs(apply, entry, plan, 4, outputs={"0": 0, "1": 1}, where=f"its apply node {apply.id}'s ")
     plan.parts[apply.id] = version
     plan.claimed.add(apply.id)
 
