@@ -322,15 +322,31 @@ def test_method_node_refusals():
     assert f"its sparse_method comes from node {text} (PrimitiveNode), which has no counterpart" in refused(ids)[ids["loader"]]
 
 
-def test_apply_refusals():
+def test_apply_controls_go_through_controlnet_controls():
+    """An apply's mask_optional (and its other ACN controls, tests/test_convert_controls.py) go onto a ControlNet
+    Controls (Lightning) between Load SparseCtrl and Apply SparseCtrl."""
     ids = sparse_graph(rgb=False)
     mask = ids["g"].node("SolidMask", [1.0, 64, 64], outputs=[("MASK", "MASK")])
     ids["g"].link(mask, 0, ids["applies"][0], "mask_optional")
+    out, report = converted(ids)
+    assert not report["kept"], report["kept"]
+    [apply] = by_type(out, "ADL_ApplySparseCtrl")
+    controls = source_of(out, apply, "control_net")
+    assert controls["type"] == "ADL_ControlNetControls" and source_of(out, controls, "mask")["id"] == mask
+    assert source_of(out, controls, "control_net")["id"] == ids["loader"]
+
+
+def test_apply_refusals():
+    ids = sparse_graph(rgb=False)
+    weights = ids["g"].node("ScaledSoftMaskedUniversalWeights", [0.0, 1.0, 1.0], inputs=[("mask", "MASK")],
+                            outputs=[("CN_WEIGHTS", "CONTROL_NET_WEIGHTS"), ("TK_SHORTCUT", "TIMESTEP_KEYFRAME")])
+    ids["g"].link(weights, 0, ids["applies"][0], "weights_override")
     reasons = refused(ids)
     a = ids["applies"][0]
-    assert reasons[ids["loader"]] == f"its apply node {a}: input mask_optional is connected: masked ControlNet has no " \
-                                     "counterpart in core ControlNetApplyAdvanced"
-    assert reasons[a].startswith("input mask_optional is connected: masked ControlNet")  # its own refusal first
+    assert reasons[ids["loader"]].startswith(f"its weights_override comes from node {weights} "
+                                             "(ScaledSoftMaskedUniversalWeights), which has no counterpart: soft weights "
+                                             "from a mask")
+    assert reasons[a].endswith(reasons[ids["loader"]])  # and, as an apply on its own, that of its loader
 
 
 # --------------------------------------------------------------------------------------------------------

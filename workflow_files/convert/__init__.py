@@ -299,6 +299,33 @@ SPARSECTRL = (
     "CONTROL_NET into any other node, a preprocessor or method node feeding anything else keep the loader (and its "
     "apply nodes) as they were, with the reason.")
 
+CONTROLS = (
+    "ControlNet controls: `ACN_ControlNetLoaderAdvanced` / `ControlNetLoaderAdvanced` become core Load ControlNet Model, "
+    "followed, when timestep keyframes feed them (_tk_opt, tk_optional, timestep_keyframe), by **ControlNet Controls "
+    "(Lightning)** carrying them; `ACN_AdvancedControlNetApply` / `_v2` become core Apply ControlNet, their control_net "
+    "through a ControlNet Controls (Lightning) of their own when timestep_kf (→ keyframes), weights_override (→ weights), "
+    "mask_optional (→ mask) or latent_kf_override (→ frames) is connected; Controls replace all of a ControlNet's "
+    "controls, so a loader's keyframes go onto the apply's Controls too unless the apply has its own (which replace them "
+    "in Advanced-ControlNet as well). `TimestepKeyframe` becomes **ControlNet Keyframe (Lightning)** (start_percent, "
+    "strength, null_latent_kf_strength → other_frames, inherit_missing, guarantee_steps (the 2023-11 to 2024-05 toggle "
+    "guarantee_usage → 0 or 1), prev_timestep_kf → previous, cn_weights → weights, mask_optional → mask), chained as "
+    "saved: both packs sort keyframes by start_percent, equal starts in the order added. The weights nodes become "
+    "**ControlNet Weights (Lightning)**: `ACN_ScaledSoftControlNetWeights` / `ScaledSoftControlNetWeights` base_multiplier "
+    "and uncond_multiplier, the SD1.5 soft / custom weights (output_0..output_11, middle_0; the deprecated weight_00.."
+    "weight_12) as the 13 numbers of block_weights, `ACN_DefaultUniversalWeights` base_multiplier 1; flip_weights, unused "
+    "by Advanced-ControlNet since 2023-11-28, is dropped. A weights node's TK_SHORTCUT output becomes a ControlNet Keyframe "
+    "(Lightning) at 0 with those weights. Latent keyframes (`LatentKeyframe`, `LatentKeyframeGroup`, "
+    "`LatentKeyframeTiming`, the strengths computed with numpy as Advanced-ControlNet does) have no node of their own: "
+    "their chain is worked out as Advanced-ControlNet builds it (a LatentKeyframe replaces prev's on its index, a group's "
+    "or timing's own are replaced by prev's) and written as the frames text of the keyframe or Controls it feeds, as "
+    "slices `a:b=s` in batch-index order (an index past the video is skipped, as in Advanced-ControlNet; negatives count "
+    "from the end); an empty group is `0:0` (every frame gets other_frames). A weights or keyframe node converts only "
+    "when every node it feeds and is fed by converts too, a latent keyframe only with the one node it feeds. Kept as they "
+    "were, with the reason: weight extras (cn_extras), masked and T2I-Adapter weights, keyframes generated over a range "
+    "or from a list, latent keyframes from a list, negative indexes of a group with latent_optional (counted from a frame "
+    "count known only when it runs), and group texts Advanced-ControlNet fails on or reads in no fixed order (a negative "
+    "index without latent_optional, one index given two strengths, a strength or index that is not a number).")
+
 
 def support_markdown() -> str:
     m = mapping()
@@ -335,7 +362,7 @@ def support_markdown() -> str:
         lines.append(f"| `{t}` | {e['pack']} | {target} | {layouts} |")
     lines += ["", "Within a converted node, a setting without a counterpart either keeps the node as it was (with the "
               "reason) or is converted with a note in the report; every such translation is in `mapping.json` "
-              "(`tables`, `checks`, `refuse_linked`).", "", MOTION_CONTROL, "", SETTINGS, "", SPARSECTRL, "", "## Known and not converted", "",
+              "(`tables`, `checks`, `refuse_linked`).", "", MOTION_CONTROL, "", SETTINGS, "", SPARSECTRL, "", CONTROLS, "", "## Known and not converted", "",
               "| node type | pack | why |", "|---|---|---|"]
     for pack, entries in m["absent"].items():
         for t, why in entries.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from . import motion, settings, sparsectrl
+from . import controls, motion, settings, sparsectrl
 from .graph import Node
 from .parts import Emitted, Plan
 from .parts import absorb as _absorb
@@ -37,6 +37,8 @@ UNTAKEN = {
                          "weighted mean); it feeds none that converted",
     "ad_sigma_blend": "a sigma schedule mean is converted with the sample settings it feeds, onto one of its "
                       "schedules' blend_with; it feeds none that converted",
+    "acn_latent": "a latent keyframe is converted with the timestep keyframe or apply node it feeds (into its frames); "
+                  "it feeds none that converted",
 }
 
 
@@ -331,10 +333,23 @@ class Converter:
     def plan_acn_sparsectrl(self, node: Node, entry: dict, named: dict, plan: Plan):
         sparsectrl.plan_loader(self, node, entry, named, plan)
 
+    def plan_acn_loader(self, node: Node, entry: dict, named: dict, plan: Plan):
+        controls.plan_loader(self, node, entry, named, plan)
+
+    def plan_acn_apply(self, node: Node, entry: dict, named: dict, plan: Plan):
+        controls.plan_apply(self, node, entry, named, plan)
+
+    def plan_acn_keyframe(self, node: Node, entry: dict, named: dict, plan: Plan):
+        controls.plan_keyframe(self, node, entry, named, plan)
+
+    def plan_acn_weights(self, node: Node, entry: dict, named: dict, plan: Plan):
+        controls.plan_weights(self, node, entry, named, plan)
+
     # ---- driver ----
     def run(self):
         # SparseCtrl loaders first: they take the apply nodes they feed, which otherwise convert as plain ControlNet
-        order = {"acn_sparsectrl": 0, "replace": 1, "ad_loader": 2, "ad_sampling": 2}
+        order = {"acn_sparsectrl": 0, "replace": 1, "acn_loader": 1, "acn_apply": 1, "acn_keyframe": 1, "acn_weights": 1,
+                 "ad_loader": 2, "ad_sampling": 2}
         foreign = [n for n in self.nodes.values() if n.type in self.table]
         claimed_by = self.claimed_by
         for kind_rank in (0, 1, 2):

@@ -13,7 +13,7 @@ preprocessor feeding something else, a method node shared by two loaders) keeps 
 reason; the part gets its own reason too."""
 from __future__ import annotations
 
-from . import motion
+from . import controls, motion
 from .graph import Node
 from .parts import Emitted, Plan, absorb
 from .table import mapping
@@ -155,7 +155,8 @@ def _apply(conv, apply: Node, loader: Node, placement: tuple[dict, dict], plan: 
     hint = _hint(conv, apply, entry, loader, plan)
     handled = {"positive", "negative", "control_net", "image", "vae_optional" if entry else "vae"} | \
         {r["from"] for r in (entry.get("widgets", {}) if entry else {}).values()} | \
-        {"strength", "start_percent", "end_percent"} | set(entry.get("outputs_passthrough", {}).values())
+        {"strength", "start_percent", "end_percent"} | set(entry.get("outputs_passthrough", {}).values()) | \
+        set(entry.get("controls", {}))
     conv.refuse_unaccounted(apply, handled)
     for name in ("positive", "negative"):
         if name not in apply.links:
@@ -164,6 +165,8 @@ def _apply(conv, apply: Node, loader: Node, placement: tuple[dict, dict], plan: 
     widgets.update(values)
     widgets.update(placement[0])
     inputs = {name: ("old", *apply.links[name]) for name in ("positive", "negative", "control_net")}
+    if any(name in apply.links for name in entry.get("controls", {})):  # ACN's timestep_kf, weights_override, …
+        inputs["control_net"] = controls.controls_for(conv, apply, entry, inputs["control_net"], plan)
     inputs.update(refs)
     inputs.update(placement[1])
     inputs.update(hint)
