@@ -443,3 +443,37 @@ def test_old_inputs_without_counterpart():
         return k
     c, node, reasons = _refused(t2i)
     assert "T2I-Adapter weights (the 2023 input) have no counterpart" in reasons[node]
+
+
+def test_the_converted_chain_validates_against_the_pack_nodes(monkeypatch):
+    """ComfyUI's own validation (execution.validate_inputs) of the converted Apply ControlNet and all it is fed
+    (ControlNet Controls, Keyframes, Weights, core's loader), against the live node classes."""
+    import asyncio
+
+    import execution
+    import folder_paths
+    import nodes
+    from animatediff_lightning.nodes import NODES
+
+    for node in NODES:
+        monkeypatch.setitem(nodes.NODE_CLASS_MAPPINGS, node.define_schema().node_id, node)
+    monkeypatch.setattr(folder_paths, "get_filename_list",
+                        lambda kind: [CN] if kind == "controlnet" else ["dreamshaper_8.safetensors"])
+    out, report = cv.convert(load("controls_chain_api"))
+    assert not report["kept"], report["kept"]
+    monkeypatch.setattr(nodes.LoadImage, "VALIDATE_INPUTS", classmethod(lambda cls, image: True), raising=False)
+    validated = {}
+    valid, errors, _id = asyncio.run(execution.validate_inputs("convert-test", out, "7", validated))
+    assert valid, (errors, {k: r for k, r in validated.items() if not r[0]})
+    assert {"6", "7", "9", "12", "13", "15", "16", "18", "19", "20"} <= set(validated)
+
+
+@pytest.mark.parametrize("text, frames, expect", [
+    ("-2:=0.4, 0:2=0.1, 2:3=0.7, 3:4=0.1, 9:10=1.0", 16, {14: 0.4, 15: 0.4, 0: 0.1, 1: 0.1, 2: 0.7, 3: 0.1, 9: 1.0}),
+    ("0:8=1.0, 12:13=0.3", 10, dict.fromkeys(range(8), 1.0)),  # index 12 past a 10-frame video: skipped, as ACN does
+    ("-1:=0.2, 3:4=0.5", 4, {3: 0.5}),  # -1 and 3 are one frame; ACN applies 3 after -1 (batch-index order)
+    ("0:0", 8, {}),
+])
+def test_frames_texts_read_by_the_pack_as_advanced_controlnet_applies_them(text, frames, expect):
+    from animatediff_lightning.motion_modules.controls import parse_frame_strengths
+    assert parse_frame_strengths(text).resolve(frames) == expect
