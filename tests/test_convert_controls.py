@@ -166,7 +166,7 @@ def test_chain_of_keyframes_latents_and_weights():
     apply = only(out, "ControlNetApplyAdvanced")
     assert named(apply) == {"strength": 0.9, "start_percent": 0.0, "end_percent": 1.0}
     controls = source_of(out, apply, "control_net")
-    assert controls["type"] == "ADL_ControlNetControls" and named(controls) == {"frames": "-1:=0.2"}
+    assert controls["type"] == "ADL_ControlNetControls" and named(controls) == {"frames": "-1=0.2"}
     assert source_of(out, controls, "mask")["id"] == c.image
     assert named(source_of(out, controls, "weights")) == {"base_multiplier": 1.0, "uncond_multiplier": 1.0,
                                                           "block_weights": ""}
@@ -206,7 +206,7 @@ def test_chain_api_format_is_the_ui_conversion():
         if node["class_type"] in cv.mapping()["targets"] and by_id[key].get("widgets_values") is not None:
             widgets = {k: v for k, v in node["inputs"].items() if not isinstance(v, list)}
             assert widgets == {k: v for k, v in named(by_id[key]).items() if k in widgets}, key
-    assert api["19"]["inputs"] == {"frames": "-1:=0.2", "keyframes": ["15", 0], "weights": ["16", 0], "mask": ["4", 1],
+    assert api["19"]["inputs"] == {"frames": "-1=0.2", "keyframes": ["15", 0], "weights": ["16", 0], "mask": ["4", 1],
                                    "control_net": ["18", 0]}
     assert api["15"]["inputs"]["frames"] == RAMP and api["15"]["inputs"]["previous"] == ["13", 0]
 
@@ -315,7 +315,7 @@ def test_latent_keyframes_replace_as_advanced_controlnet_does():
     out, report = c.convert()
     assert not report["kept"], report["kept"]
     [keyframe] = by_type(out, "ADL_ControlNetKeyframe")
-    assert named(keyframe)["frames"] == "-2:=0.4, 0:2=0.1, 2:3=0.7, 3:4=0.1, 9:10=1.0"
+    assert named(keyframe)["frames"] == "-2:-1=0.4, -1=0.4, 0:2=0.1, 2:3=0.7, 3:4=0.1, 9:10=1.0"
     c = Graph()
     c.latent_kf("LatentKeyframeGroup", ["", False], into=(c.apply, "latent_kf_override"))
     out, report = c.convert()
@@ -469,9 +469,9 @@ def test_the_converted_chain_validates_against_the_pack_nodes(monkeypatch):
 
 
 @pytest.mark.parametrize("text, frames, expect", [
-    ("-2:=0.4, 0:2=0.1, 2:3=0.7, 3:4=0.1, 9:10=1.0", 16, {14: 0.4, 15: 0.4, 0: 0.1, 1: 0.1, 2: 0.7, 3: 0.1, 9: 1.0}),
+    ("-2:-1=0.4, -1=0.4, 0:2=0.1, 2:3=0.7, 3:4=0.1, 9:10=1.0", 16, {14: 0.4, 15: 0.4, 0: 0.1, 1: 0.1, 2: 0.7, 3: 0.1, 9: 1.0}),
     ("0:8=1.0, 12:13=0.3", 10, dict.fromkeys(range(8), 1.0)),  # index 12 past a 10-frame video: skipped, as ACN does
-    ("-1:=0.2, 3:4=0.5", 4, {3: 0.5}),  # -1 and 3 are one frame; ACN applies 3 after -1 (batch-index order)
+    ("-1=0.2, 3:4=0.5", 4, {3: 0.5}),  # -1 and 3 are one frame; ACN applies 3 after -1 (batch-index order)
     ("0:0", 8, {}),
 ])
 def test_frames_texts_read_by_the_pack_as_advanced_controlnet_applies_them(text, frames, expect):

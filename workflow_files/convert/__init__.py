@@ -318,7 +318,7 @@ CONTROLS = (
     "`LatentKeyframeTiming`, the strengths computed with numpy as Advanced-ControlNet does) have no node of their own: "
     "their chain is worked out as Advanced-ControlNet builds it (a LatentKeyframe replaces prev's on its index, a group's "
     "or timing's own are replaced by prev's) and written as the frames text of the keyframe or Controls it feeds, as "
-    "slices `a:b=s` in batch-index order (an index past the video is skipped, as in Advanced-ControlNet; negatives count "
+    "slices `a:b=s` in batch-index order (a run to the last frame ending in `-1=s`; an index past the video is skipped, as in Advanced-ControlNet; negatives count "
     "from the end); an empty group is `0:0` (every frame gets other_frames). A weights or keyframe node converts only "
     "when every node it feeds and is fed by converts too, a latent keyframe only with the one node it feeds. Kept as they "
     "were, with the reason: weight extras (cn_extras), masked and T2I-Adapter weights, keyframes generated over a range "

@@ -1,7 +1,7 @@
 """Advanced-ControlNet's latent keyframes (``LatentKeyframe``, ``LatentKeyframeGroup``, ``LatentKeyframeTiming``) as the
 frames text of ControlNet Keyframe / Controls (Lightning). They have no node of their own: a chain of them is worked
 out as Advanced-ControlNet builds its group (one strength per batch index; LatentKeyframe replaces prev's on its
-index, a group or timing node is replaced by prev's) and written as slices ``a:b=s`` in batch-index order, so that an
+index, a group or timing node is replaced by prev's) and written as slices ``a:b=s`` in batch-index order (a run to the last frame ending in ``-1=s``), so that an
 index past the video is skipped as Advanced-ControlNet skips it (a single frame outside the video is an error in
 this pack's text), negative indexes count from the end in both, and a later entry wins on the same frame as the
 later keyframe does there. An empty group makes every frame the keyframe's other_frames: ``0:0``, an empty slice.
@@ -176,4 +176,10 @@ def frames_text(group: dict) -> str:
             runs[-1][1] = i
         else:
             runs.append([i, i, s])
-    return ", ".join(f"{a}:{'' if b == -1 else b + 1}={s!r}" for a, b, s in runs)
+    parts = []
+    for a, b, s in runs:  # a run to the last frame (-1) ends in a single -1: "a:" would read as frame a alone
+        if b == -1:
+            parts += ([f"{a}:-1={s!r}"] if a < -1 else []) + [f"-1={s!r}"]
+        else:
+            parts.append(f"{a}:{b + 1}={s!r}")
+    return ", ".join(parts)
