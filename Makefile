@@ -24,7 +24,7 @@ export COMFYUI_PATH
 
 READY := $(VENV)/.ready
 
-.PHONY: env test run bench bench-ade parity-ade thumbnails input-clip download render clean
+.PHONY: env test run bench bench-ade parity-ade parity-acn thumbnails input-clip download render clean
 
 env: $(READY)
 
@@ -77,6 +77,14 @@ bench-ade: $(READY)
 parity-ade: $(READY)
 	@test -n "$(ADE)" || { echo "make parity-ade needs ADE=/path/to/ComfyUI-AnimateDiff-Evolved: a checkout of Kosinkadink/ComfyUI-AnimateDiff-Evolved you fetched (none is kept in this project)." >&2; exit 2; }
 	$(PY) tests/parity_ade.py --ade "$(ADE)"
+
+# The ControlNet controls (weights, keyframes, overrides, masks, with context windows) against a fetched
+# Advanced-ControlNet + AnimateDiff-Evolved, same weights, noise and hints; writes its table into docs/parity.md:
+#   make parity-acn ADE=/path/to/ComfyUI-AnimateDiff-Evolved ACN=/path/to/ComfyUI-Advanced-ControlNet
+ACN ?=
+parity-acn: $(READY)
+	@test -n "$(ADE)" -a -n "$(ACN)" || { echo "make parity-acn needs ADE=/path/to/ComfyUI-AnimateDiff-Evolved and ACN=/path/to/ComfyUI-Advanced-ControlNet: checkouts of Kosinkadink/ComfyUI-AnimateDiff-Evolved and Kosinkadink/ComfyUI-Advanced-ControlNet you fetched (none is kept in this project)." >&2; exit 2; }
+	$(PY) tests/parity_acn.py --ade "$(ADE)" --acn "$(ACN)"
 
 # Each example workflow's graph as the real frontend draws it (Debian's chromium, no weights needed).
 thumbnails: $(READY)
