@@ -45,6 +45,8 @@ class SamplingChecks:
                 f"once. Use at most {self.limit} frames (the latent batch size), or add context windows "
                 "(Context Options node) to render longer videos in overlapping windows.")
         for control, hint in control_hints(getattr(guider, "conds", {}) or {}):
+            if hasattr(control, "check_controls"):  # frame strengths and masks (glue/controls.py)
+                control.check_controls(noise.shape)
             if hasattr(control, "check_frames"):  # sparse hints go to chosen frames (glue/sparsectrl.py)
                 control.check_frames(frames)
                 continue

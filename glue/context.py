@@ -92,18 +92,22 @@ def window_control(control, indices: list[int], frames: int):
     """A shallow copy of a control chain whose per-frame hints are those of ``indices``."""
     previous = control.previous_controlnet
     windowed_previous = window_control(previous, indices, frames) if previous is not None else None
+    controlled = hasattr(control, "adl_controls")  # per-frame controls (glue/controls.py) follow the window
     if hasattr(control, "windowed"):  # sparse hints (glue/sparsectrl.py) place themselves on the window's frames
         windowed = control.windowed(indices, frames)
         windowed.previous_controlnet = windowed_previous
-        return windowed
-    hint = getattr(control, "cond_hint_original", None)
-    if windowed_previous is previous and (hint is None or hint.shape[0] != frames or frames == 1):
-        return control
-    windowed = copy.copy(control)  # keeps pre_run state (timestep range, model sampling) and the model
-    windowed.previous_controlnet = windowed_previous
-    if hint is not None and hint.shape[0] == frames:
-        windowed.cond_hint_original = hint[indices]
-        windowed.cond_hint = None  # preprocessed per window
+    else:
+        hint = getattr(control, "cond_hint_original", None)
+        if windowed_previous is previous and not controlled and (hint is None or hint.shape[0] != frames
+                                                                 or frames == 1):
+            return control
+        windowed = copy.copy(control)  # keeps pre_run state (timestep range, model sampling) and the model
+        windowed.previous_controlnet = windowed_previous
+        if hint is not None and hint.shape[0] == frames and frames > 1:
+            windowed.cond_hint_original = hint[indices]
+            windowed.cond_hint = None  # preprocessed per window
+    if controlled:
+        windowed.adl_window = (list(indices), frames)
     return windowed
 
 

@@ -21,9 +21,11 @@ SAMPLE_SETTINGS, NOISE_LAYER, FREEINIT, CFG_KEYFRAME = ("ADL_SampleSettings", "A
                                                        "ADL_CFGKeyframe")
 SIGMA_SCHEDULE = "ADL_SigmaSchedule"
 LOAD_SPARSE, APPLY_SPARSE = "ADL_LoadSparseCtrl", "ADL_ApplySparseCtrl"
+CN_WEIGHTS, CN_KEYFRAME, CN_CONTROLS = "ADL_ControlNetWeights", "ADL_ControlNetKeyframe", "ADL_ControlNetControls"
 ALL = (LOAD, LORA, APPLY, VALUE, KEYFRAME, SCHEDULER, SAMPLER, SAMPLE, CONTEXT, TRAVEL, LOAD_VIDEO, SAVE_VIDEO,
        CONSISTENCY, DOWNLOAD, ADJUST_POSITIONS, ADJUST_WEIGHTS, SAMPLE_SETTINGS, NOISE_LAYER, FREEINIT,
-       CFG_KEYFRAME, SIGMA_SCHEDULE, LOAD_SPARSE, APPLY_SPARSE)
+       CFG_KEYFRAME, SIGMA_SCHEDULE, LOAD_SPARSE, APPLY_SPARSE, CN_WEIGHTS, CN_KEYFRAME, CN_CONTROLS)
+CN = (CN_CONTROLS,)  # the node that attaches the controls (glue/controls.py)
 SPARSE = (LOAD_SPARSE, APPLY_SPARSE)
 MOTION = (LOAD, LORA, APPLY, SCHEDULER, SAMPLE, CONTEXT)  # everything that builds or runs the motion module
 # A MODEL carrying the motion module is sampled by core samplers too; APPLY stands for those runs.
@@ -66,12 +68,14 @@ SURFACE: tuple[Internal, ...] = (
     _io("Model.Input", "MODEL inputs", _SOCKET),
     _io("Clip.Input", "CLIP input of Prompt Travel", _SOCKET),
     _io("Image.Input", "IMAGE inputs", _SOCKET),
-    _io("Mask.Input", "Motion Value's mask", _SOCKET, nodes=(VALUE,)),
+    _io("Mask.Input", "Motion Value's and the ControlNet controls' masks", _SOCKET,
+        nodes=(VALUE, CN_KEYFRAME, CN_CONTROLS)),
     _io("Audio.Input", "AUDIO input of Save Video", _SOCKET),
     _io("Video.Input", "VIDEO input of Load Video", _SOCKET),
     _io("Latent.Input", "latent input of Sample Lightning", _SOCKET),
     _io("Conditioning.Input", "prompts of Sample Lightning and Apply SparseCtrl", _SOCKET),
-    _io("ControlNet.Input", "Apply SparseCtrl's control_net", _SOCKET, nodes=SPARSE),
+    _io("ControlNet.Input", "Apply SparseCtrl's and ControlNet Controls' control_net", _SOCKET,
+        nodes=SPARSE + CN),
     _io("Vae.Input", "Apply SparseCtrl's vae (RGB hints)", _SOCKET, nodes=SPARSE),
     *(_io(f"{kind}.Output", f"{kind} outputs", _OUTPUT) for kind in (
         "Audio", "Conditioning", "ControlNet", "Float", "Image", "Int", "Latent", "Model", "Sampler", "Sigmas",
@@ -204,6 +208,30 @@ SURFACE: tuple[Internal, ...] = (
     Internal("comfy.model_management.cast_to_device", "the prompt in the ControlNet's dtype", SPARSE, args=3),
     Internal("nodes.ControlNetApplyAdvanced.apply_controlnet", "Apply SparseCtrl attaches the hints as core's "
              "Apply ControlNet does", (APPLY_SPARSE,), args=7, kwargs=("vae",)),
+
+    # --- ControlNet controls (glue/controls.py, nodes/controls.py) -------------------------------------
+    Internal("comfy.controlnet.ControlBase", "a controlled ControlNet is a subclass of its own core class, for "
+             "that copy only", CN, source=("self.previous_controlnet", "self.strength", "self.timestep_range")),
+    Internal("comfy.controlnet.ControlBase.pre_run", "overridden: the keyframes' start sigmas", CN,
+             overrides=("model", "percent_to_timestep_function")),
+    Internal("comfy.controlnet.ControlBase.cleanup", "overridden: the keyframe state is reset after a run", CN,
+             overrides=()),
+    Internal("comfy.controlnet.ControlBase.control_merge", "overridden: per-frame strengths, masks, weights and "
+             "the keyframe's strength scale the ControlNet's own outputs before core applies strength", CN,
+             overrides=("control", "control_prev", "output_dtype")),
+    Internal("comfy.controlnet.ControlNet.get_control", "overridden: the step's keyframe; ends in control_merge",
+             CN, overrides=("x_noisy", "t", "cond", "batched_number", "transformer_options"),
+             source=("self.control_merge(",)),
+    Internal("comfy.controlnet.T2IAdapter.get_control", "overridden as for ControlNets; ends in control_merge", CN,
+             overrides=("x_noisy", "t", "cond", "batched_number", "transformer_options"),
+             source=("self.control_merge(",)),
+    Internal("comfy.controlnet.ControlNet.copy", "overridden: the controls travel with each copy", CN, overrides=()),
+    Internal("comfy.controlnet.T2IAdapter.copy", "overridden: the controls travel with each copy", CN, overrides=()),
+    Internal("comfy.samplers.CFGGuider.inner_sample", "the run's sigmas reach the ControlNet as "
+             "transformer_options['sample_sigmas'] (a keyframe starting before them guarantees no steps)", CN,
+             source=('"sample_sigmas"',)),
+    Internal("comfy.samplers._calc_cond_batch", "which part of the batch is the negative prompt (the weights' "
+             "uncond_multiplier)", CN, source=('transformer_options["cond_or_uncond"]',)),
 
     # --- schedules and sampling (glue/schedules.py, glue/sampling.py) -----------------------------------
     Internal("comfy.model_sampling.ModelSamplingDiscrete", "AnimateDiff's betas", (APPLY,),

@@ -8,6 +8,7 @@ from .adjust import AdjustPositions, AdjustWeights
 from .cfg import CFGKeyframeNode
 from .consistency import VideoConsistency
 from .context import ContextOptions, PromptTravel
+from .controls import ControlNetControlsNode, ControlNetKeyframeNode, ControlNetWeightsNode
 from .download import DownloadModels
 from .motion_control import MotionKeyframeNode, MotionValueNode
 from .motion_lora import LoadMotionLoRA
@@ -20,7 +21,8 @@ from .video import LoadVideo, SaveVideo
 NODES = [LoadMotionModule, LoadMotionLoRA, ApplyMotionModule, MotionValueNode, MotionKeyframeNode, LightningScheduler,
          LightningSampler, SampleLightning, ContextOptions, PromptTravel, LoadVideo, SaveVideo, VideoConsistency,
          DownloadModels, AdjustPositions, AdjustWeights, SampleSettingsNode, NoiseLayerNode, FreeInitNode,
-         CFGKeyframeNode, SigmaScheduleNode, LoadSparseCtrl, ApplySparseCtrl]
+         CFGKeyframeNode, SigmaScheduleNode, LoadSparseCtrl, ApplySparseCtrl, ControlNetWeightsNode,
+         ControlNetKeyframeNode, ControlNetControlsNode]
 
 
 def _guarded(node):
