@@ -84,23 +84,23 @@ class ControlsMixin:
             return None
         return super().get_control(x_noisy, t, cond, batched_number, transformer_options)
 
+    def _window(self, count: int):
+        """(frame indices or None, video frames) of this call's ``count`` frames."""
+        if self.adl_window is None or len(self.adl_window[0]) != count:
+            return None, count  # not in our windows, or not their batch: the frames are this batch's
+        return self.adl_window
+
     def _frame_factors(self, x, batched_number: int):
         state = self.adl_state
         if state.frames is None:
             return None
-        count = x.shape[0] // batched_number
-        indices, frames = self.adl_window if self.adl_window is not None else (None, count)
-        if indices is not None and len(indices) != count:
-            indices, frames = None, count  # not our windows' batch: the frames are those of this batch
+        indices, frames = self._window(x.shape[0] // batched_number)
         factors = frame_multipliers(state.frames, state.current.other_frames, frames, indices,
                                     "ControlNet frame strengths")
         return x.new_tensor(factors * batched_number).reshape(-1, *([1] * (x.ndim - 1)))
 
     def _mask_factors(self, mask, x, batched_number: int, pixels: tuple[int, int]):
-        count = x.shape[0] // batched_number
-        indices, frames = self.adl_window if self.adl_window is not None else (None, count)
-        if indices is not None and len(indices) != count:
-            indices, frames = None, count
+        indices, frames = self._window(x.shape[0] // batched_number)
         m = mask_batch(mask, frames, indices, pixels).to(x.device)
         m = torch.nn.functional.interpolate(m, size=tuple(x.shape[-2:]), mode="bilinear")
         if m.shape[0] != 1:

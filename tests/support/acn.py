@@ -4,21 +4,12 @@
 Importing it runs its ``__init__``: it puts ACN's outer-sample wrapper into the process-wide "DinkLink" dict
 (an attribute of ``comfy.hooks``) that AnimateDiff-Evolved reads when it samples, exactly as when both are in
 ComfyUI's custom_nodes. It patches nothing of ComfyUI's."""
-import importlib.util
-import os
-import sys
+from .ade import load_pack
 
 
 def load_acn_pack(path: str):
     """ACN's package module; its nodes (comfy_api ``io.ComfyNode`` classes) are under ``acn_pack.adv_control``."""
-    if "acn_pack" in sys.modules:
-        return sys.modules["acn_pack"]
-    spec = importlib.util.spec_from_file_location("acn_pack", os.path.join(path, "__init__.py"),
-                                                  submodule_search_locations=[path])
-    pack = importlib.util.module_from_spec(spec)
-    sys.modules["acn_pack"] = pack
-    spec.loader.exec_module(pack)
-    return pack
+    return load_pack(path, "acn_pack")
 
 
 def acn_nodes(path: str) -> dict:
