@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from parity_ade import merge_rows
+
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "parity.md"
 BEGIN, END = "<!-- parity-acn:begin -->", "<!-- parity-acn:end -->"
@@ -238,22 +240,6 @@ NOTES = [
 ]
 
 
-def merge_rows(doc: Path, new_rows, order):
-    """``--only``: the rows measured now replace theirs in the table already in ``doc``; the others stay."""
-    rows = {}
-    text = doc.read_text() if doc.exists() else ""
-    if BEGIN in text:
-        for line in text.split(BEGIN)[-1].split(END)[0].splitlines():
-            cells = [c.strip() for c in line.strip().strip("|").split("|")]
-            if len(cells) == 3 and cells[0] not in ("case", "---"):
-                m = re.match(r"\**([0-9.e+-]+|inf|nan)\**(.*)", cells[1])
-                if m:
-                    rows[cells[0]] = (cells[0], m.group(1), cells[2], m.group(2))
-    for n, d, m, note in new_rows:
-        rows[n] = (n, f"{d:.1e}", f"{m:.1e}", note)
-    return [rows[n] for n in order if n in rows]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ade", required=True, help="an AnimateDiff-Evolved checkout")
@@ -338,7 +324,7 @@ def main() -> None:
         print(f"{name:50} vs ACN {distance:.1e}   vs no ControlNet {moved:.1e} {note} "
               f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
     order = [name for name, _ in all_cases]
-    rows = merge_rows(a.out, rows, order) if a.only else [(n, f"{d:.1e}", f"{m:.1e}", note)
+    rows = merge_rows(a.out, rows, order, (BEGIN, END)) if a.only else [(n, f"{d:.1e}", f"{m:.1e}", note)
                                                           for n, d, m, note in rows]
     worst = max(float(d.strip("*")) for _, d, _, _ in rows)
     lines = [BEGIN, "## ControlNet controls against Advanced-ControlNet", "",

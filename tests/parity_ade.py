@@ -341,13 +341,15 @@ def compare(torch, ours, theirs, plain):
     return float((a - b).norm() / b.norm()), float((a - p).norm() / p.norm()), note
 
 
-def merge_rows(doc: Path, new_rows, order):
-    """``--only``: the rows measured now replace theirs in the table already in ``doc``; the others stay."""
+def merge_rows(doc: Path, new_rows, order, markers=(BEGIN, END)):
+    """``--only``: the rows measured now replace theirs in the table between ``markers`` in ``doc``; the others
+    stay (also parity_acn.py's)."""
     rows = {}
     text = doc.read_text() if doc.exists() else ""
-    for line in text.split(BEGIN)[-1].split(END)[0].splitlines():
+    begin, end = markers
+    for line in (text.split(begin)[-1].split(end)[0] if begin in text else "").splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 3 and cells[0] not in ("control", "---"):
+        if len(cells) == 3 and cells[0] not in ("control", "case", "---"):
             m = re.match(r"\**([0-9.e+-]+|inf|nan)\**(.*)", cells[1])
             if m:
                 rows[cells[0]] = (cells[0], m.group(1), cells[2], m.group(2))
