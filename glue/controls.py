@@ -101,11 +101,16 @@ class ControlsMixin:
 
     def _mask_factors(self, mask, x, batched_number: int, pixels: tuple[int, int]):
         indices, frames = self._window(x.shape[0] // batched_number)
-        m = mask_batch(mask, frames, indices, pixels).to(x.device)
-        m = torch.nn.functional.interpolate(m, size=tuple(x.shape[-2:]), mode="bilinear")
-        if m.shape[0] != 1:
-            m = m.repeat(batched_number, 1, 1, 1)
-        return m.to(x.dtype)
+        key = (id(mask), pixels, None if indices is None else tuple(indices), frames, tuple(x.shape[-2:]),
+               batched_number, x.device, x.dtype)
+        cached = self.adl_state.resized.get(key)  # the same at every step of the run: resized once
+        if cached is None:
+            m = mask_batch(mask, frames, indices, pixels).to(x.device)
+            m = torch.nn.functional.interpolate(m, size=tuple(x.shape[-2:]), mode="bilinear")
+            if m.shape[0] != 1:
+                m = m.repeat(batched_number, 1, 1, 1)
+            cached = self.adl_state.resized[key] = m.to(x.dtype)
+        return cached
 
     def control_merge(self, control, control_prev, output_dtype):
         state = self.adl_state

@@ -177,6 +177,7 @@ class KeyframeState:
     frames: FrameStrengths | None = None
     weights: ControlWeights | None = None
     mask: torch.Tensor | None = None
+    resized: dict = field(default_factory=dict)  # masks at an output's size, per window (glue/controls.py)
 
     def reset(self):
         self.__init__()
