@@ -9,7 +9,9 @@ use), as data and arithmetic. Pure torch: the glue (glue/controls.py) applies th
   list the factors; ``uncond_multiplier`` scales the negative prompt's share.
 - **Keyframes** (ACN's timestep keyframes): from ``start_percent`` on, a strength, and optionally frame
   strengths, weights and a mask, held for at least ``guarantee_steps`` steps; a keyframe without frame strengths
-  / weights / mask keeps the previous keyframe's (``inherit_missing``) or drops them.
+  / weights keeps the previous keyframe's (``inherit_missing``) or drops them; a mask stays until a later
+  keyframe brings its own (as in ACN, whose files this reads). A keyframe starting at 0 — before the run's first
+  sigma — holds no guaranteed steps.
 """
 from __future__ import annotations
 
@@ -210,10 +212,8 @@ def advance(state: KeyframeState, chain: tuple[ControlKeyframe, ...], starts: li
                 state.frames = key.frames
             elif not key.inherit_missing:
                 state.frames = None
-            if key.mask is not None:
-                state.mask = key.mask
-            elif not key.inherit_missing:
-                state.mask = None
+            if key.mask is not None:  # a mask stays until a keyframe brings its own, inherit_missing or not
+                state.mask = key.mask     # (what ACN does: its resized mask outlives the keyframe that set it)
             if guarantee(i) > 0:
                 break
     state.last_sigma = sigma

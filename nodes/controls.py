@@ -79,10 +79,12 @@ class ControlNetKeyframeNode(io.ComfyNode):
                 io.Float.Input("other_frames", default=0.0, min=0.0, max=10.0, step=0.001,
                                tooltip="The strength of frames that frame strengths leave out (0 = not steered)."),
                 io.Boolean.Input("inherit_missing", default=True,
-                                 tooltip="Keep the earlier keyframe's frame strengths, weights and mask where this "
-                                         "one has none (off: drop them)."),
+                                 tooltip="Keep the earlier keyframe's frame strengths and weights where this one "
+                                         "has none (off: drop them). A mask always stays until a keyframe brings "
+                                         "its own, as in Advanced-ControlNet."),
                 io.Int.Input("guarantee_steps", default=1, min=0, max=10000,
-                             tooltip="Steps this keyframe holds at least once it starts (0: it may be skipped)."),
+                             tooltip="Steps this keyframe holds at least once it starts (0: it may be skipped). "
+                                     "A keyframe at start_percent 0 holds none: it starts before the first step."),
                 Keyframes.Input("previous", optional=True, tooltip="Earlier ControlNet keyframes."),
                 Weights.Input("weights", optional=True, tooltip="ControlNet Weights from this keyframe on."),
                 io.Mask.Input("mask", optional=True,

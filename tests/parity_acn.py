@@ -235,8 +235,10 @@ NOTES = [
     "- `keyframe mask, then inherit_missing false`: ACN keeps applying the earlier keyframe's mask. It applies "
     "`tk_mask_cond_hint`, which `_prepare_mask` rebuilds only from the *current* keyframe's own `mask_hint_orig` "
     "and leaves as it was when that is None; inherit_missing False clears only `tk_mask_cond_hint_original`, "
-    "which nothing reads (utils.py prepare_current_timestep / prepare_tk_mask_cond_hint). This pack drops the "
-    "mask there, as inherit_missing says.",
+    "which nothing reads (utils.py prepare_current_timestep / prepare_tk_mask_cond_hint). Shared files were "
+    "made under that, so this pack does the same: a mask stays until a keyframe brings its own (ControlNet "
+    "Keyframe's inherit_missing tooltip says so). Under context windows ACN's stale mask is the last window's "
+    "slice, which this pack does not copy (not measured).",
 ]
 
 

@@ -56,7 +56,7 @@ def controlled(setup, **kw):
 
 
 def close(a, b, tol=1e-6):
-    return float((a - b).norm() / max(float(b.norm()), 1e-12)) < tol
+    return float((a - b).detach().norm() / max(float(b.detach().norm()), 1e-12)) < tol
 
 
 def test_no_controls_is_the_same_object_and_other_controlnets_keep_their_class(setup):
@@ -175,6 +175,23 @@ def test_inherit_missing_keeps_or_drops_the_earlier_keyframes_weights(setup):
     state = KeyframeState()
     advance(state, drop, [1e9, 1e9, 1e9], 5.0, 5.0)
     assert state.weights is None and state.current is drop[2]
+
+
+def test_a_keyframe_mask_stays_until_a_keyframe_brings_its_own(setup):
+    """ACN's behaviour, which shared files were made under: a later keyframe without a mask keeps the earlier
+    keyframe's mask even with inherit_missing off (only frame strengths and weights are dropped)."""
+    m, m2 = torch.ones(1, 8, 8), torch.zeros(1, 8, 8)
+    for inherit in (True, False):
+        chain = add_keyframe(add_keyframe(None, ControlKeyframe(0.0, 1.0, mask=m, guarantee_steps=0)),
+                             ControlKeyframe(0.0, 1.0, inherit_missing=inherit))
+        state = KeyframeState()
+        advance(state, chain, [1e9, 1e9, 1e9], 5.0, 5.0)
+        assert state.mask is m and state.current is chain[2]
+    chain = add_keyframe(add_keyframe(None, ControlKeyframe(0.0, 1.0, mask=m, guarantee_steps=0)),
+                         ControlKeyframe(0.0, 1.0, mask=m2))
+    state = KeyframeState()
+    advance(state, chain, [1e9, 1e9, 1e9], 5.0, 5.0)
+    assert state.mask is m2
 
 
 def test_a_keyframe_at_strength_0_skips_the_controlnet(setup):
