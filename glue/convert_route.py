@@ -4,7 +4,8 @@
   foreign node types the converter rewrites, and those it knows and leaves (so the frontend can tell which
   missing nodes it can help with).
 - ``POST /adl/convert`` with ``{"workflow": <UI or API workflow>}`` → 200 ``{"workflow": converted,
-  "report": {...}}``; 400 ``{"error": message}`` for anything else (not JSON, not a workflow, cycles, ...);
+  "report": {...}}``; 400 ``{"error": message}`` for anything else (not JSON, not a workflow, nested too deep, cycles, ...);
+  422 should the converter itself fail on an input (never a 5xx);
   413 above ``MAX_BYTES``; 415 unless the body is ``application/json``.
 
 The workflow travels in the request body only: no file name, path or URL is taken from the client and nothing is
@@ -14,9 +15,9 @@ event loop.
 from __future__ import annotations
 
 import asyncio
-import json
+import logging
 
-from ..workflow_files.convert import MAX_BYTES, ConvertError, absent_types, convert, known_types
+from ..workflow_files.convert import MAX_BYTES, ConvertError, absent_types, convert, known_types, loads
 
 
 async def _read_bounded(request) -> bytes | None:
@@ -35,10 +36,7 @@ async def _read_bounded(request) -> bytes | None:
 
 
 def _convert_body(body: bytes) -> dict:
-    try:
-        data = json.loads(body)
-    except ValueError as e:
-        raise ConvertError(f"not JSON: {e}") from None
+    data = loads(body)
     if not isinstance(data, dict) or not isinstance(data.get("workflow"), dict):
         raise ConvertError('send {"workflow": <the workflow as the editor saves it, or its API format>}')
     converted, report = convert(data["workflow"])
@@ -62,6 +60,10 @@ def make_handlers():
             result = await asyncio.get_running_loop().run_in_executor(None, _convert_body, body)
         except ConvertError as e:
             return web.json_response({"error": str(e)}, status=400)
+        except Exception as e:  # a converter bug on this input: answer for it, keep the server as it was
+            logging.exception("AnimateDiff-Lightning: /adl/convert failed")
+            return web.json_response({"error": f"the converter cannot read this workflow ({type(e).__name__}: "
+                                               f"{e}); please report it with the file"}, status=422)
         return web.json_response(result)
 
     return types, convert_workflow

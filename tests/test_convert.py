@@ -309,6 +309,9 @@ def test_cli_convert(tmp_path):
 @pytest.mark.parametrize("content, message", [
     ("{not json", "not JSON"), ('{"nodes": [], "links": [], "version": 9}', "format version 9"),
     ('{"nodes": [{"id": 1, "type": "KSampler"}], "links": []}', "Nothing to convert"),
+    ("[" * 100_000 + "]" * 100_000, "nested more than 64 deep"),
+    ('{"nodes": [{"id": 1, "type": "ADE_AnimateDiffLoaderGen1", "widgets_values": ' + "[" * 70 + "]" * 70
+     + '}], "links": []}', "nested more than 64 deep"),
 ])
 def test_cli_bad_input_writes_nothing(tmp_path, content, message):
     src, out = tmp_path / "in.json", tmp_path / "out.json"

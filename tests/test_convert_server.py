@@ -277,6 +277,9 @@ def test_convert_route(server):
          "application/json", 400, "cycle"),
         (b'{"workflow": {}}', "text/plain", 415, "application/json"),
         (json.dumps({"workflow": broken_subgraph}).encode(), "application/json", 400, "subgraph 'Animate': a link"),
+        (b'{"workflow": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "application/json", 400, "nested more than"),
+        (b'{"workflow": {"nodes": [], "extra": ' + b'{"a": ' * 100_000 + b"1" + b"}" * 100_000 + b"}}",
+         "application/json", 400, "nested more than"),
         (b'{"workflow": {"nodes": [' + b'{"id": 1, "type": "Note"},' * 400_000 + b'{"id": 2}], "links": []}}',
          "application/json", 413, "larger than"),
     ]

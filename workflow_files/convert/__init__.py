@@ -46,10 +46,36 @@ from .write import (
 __all__ = ["FRONTEND_ONLY", "KNOWN_UI_VERSIONS", "MAPPING_PATH", "MARK_BGCOLOR", "MARK_COLOR", "MAX_BYTES", "MAX_NODES",
            "PACK_BADGES", "TRANSFORMS", "ConvertError", "Converter", "Emitted", "Node", "Plan", "Refuse",
            "absent_types", "convert", "convert_text", "format_report", "has_foreign_nodes", "is_ui_workflow",
-           "known_types", "main", "mapping", "read_graph", "recognise", "summary", "support_markdown", "translate",
+           "known_types", "loads", "main", "mapping", "read_graph", "recognise", "summary", "support_markdown", "translate",
            "translate_value"]
 
 MAX_BYTES = 8 * 1024 * 1024
+MAX_DEPTH = 64  # lists / objects inside each other; a saved workflow nests about 10 deep, a subgraph a few more
+
+
+def loads(text: str | bytes):
+    """JSON text → data, ConvertError for anything unreadable (a nesting too deep for the parser included)."""
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise ConvertError(f"not a workflow: lists or objects nested more than {MAX_DEPTH} deep") from None
+    except ValueError as e:
+        raise ConvertError(f"not JSON: {e}") from None
+    check_depth(data)
+    return data
+
+
+def check_depth(data, limit: int = MAX_DEPTH) -> None:
+    """Refuse data nested deeper than ``limit`` (walked without recursion, so any depth is safe to check)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth + 1 > limit:
+                    raise ConvertError(f"not a workflow: lists or objects nested more than {limit} deep")
+                stack.append((child, depth + 1))
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -70,6 +96,7 @@ def has_foreign_nodes(workflow) -> bool:
 def convert(workflow) -> tuple[dict, dict]:
     """(converted workflow in the input's format, report). Raises ConvertError for input it cannot read.
     A UI workflow's subgraph definitions are converted too, each as a graph of its own (``subgraphs``)."""
+    check_depth(workflow)
     nodes, ui = read_graph(workflow)
     if not ui:
         return _convert_graph(workflow, nodes, False)
@@ -172,11 +199,7 @@ def convert_text(text: str | bytes) -> tuple[dict, dict]:
     if len(text) > MAX_BYTES:
         raise ConvertError(f"the workflow is {len(text) / 1e6:.1f} MB; the converter reads at most "
                            f"{MAX_BYTES / 1e6:.1f} MB")
-    try:
-        data = json.loads(text)
-    except ValueError as e:
-        raise ConvertError(f"not JSON: {e}") from None
-    return convert(data)
+    return convert(loads(text))
 
 
 # --------------------------------------------------------------------------------------------------------
