@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from . import controls, motion, settings, sparsectrl
+from . import controls, motion, settings, sparsectrl, vhs
 from .graph import Node
 from .parts import Emitted, Plan
 from .parts import absorb as _absorb
@@ -345,11 +345,14 @@ class Converter:
     def plan_acn_weights(self, node: Node, entry: dict, named: dict, plan: Plan):
         controls.plan_weights(self, node, entry, named, plan)
 
+    def plan_vhs_core(self, node: Node, entry: dict, named: dict, plan: Plan):
+        vhs.plan(self, node, entry, named, plan)
+
     # ---- driver ----
     def run(self):
         # SparseCtrl loaders first: they take the apply nodes they feed, which otherwise convert as plain ControlNet
         order = {"acn_sparsectrl": 0, "replace": 1, "acn_loader": 1, "acn_apply": 1, "acn_keyframe": 1, "acn_weights": 1,
-                 "ad_loader": 2, "ad_sampling": 2}
+                 "vhs_core": 1, "ad_loader": 2, "ad_sampling": 2}
         foreign = [n for n in self.nodes.values() if n.type in self.table]
         claimed_by = self.claimed_by
         for kind_rank in (0, 1, 2):
