@@ -4,7 +4,8 @@
   foreign node types the converter rewrites, and those it knows and leaves (so the frontend can tell which
   missing nodes it can help with).
 - ``POST /adl/convert`` with ``{"workflow": <UI or API workflow>}`` → 200 ``{"workflow": converted,
-  "report": {...}}``; 400 ``{"error": message}`` for anything else (not JSON, not a workflow, nested too deep, cycles, ...);
+  "report": {...}}``; with ``"lightning": N`` (1, 2, 4 or 8) also ``"lightning": {"workflow", "steps",
+  "changes"}``: the same graph switched to Lightning (workflow_files/convert/lightning.py); 400 ``{"error": message}`` for anything else (not JSON, not a workflow, nested too deep, cycles, ...);
   422 should the converter itself fail on an input (never a 5xx);
   413 above ``MAX_BYTES``; 415 unless the body is ``application/json``.
 
@@ -17,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ..workflow_files.convert import MAX_BYTES, ConvertError, absent_types, convert, known_types, loads
+from ..workflow_files.convert import (MAX_BYTES, ConvertError, absent_types, convert, known_types, loads,
+                                      make_lightning)
 
 
 async def _read_bounded(request) -> bytes | None:
@@ -39,8 +41,15 @@ def _convert_body(body: bytes) -> dict:
     data = loads(body)
     if not isinstance(data, dict) or not isinstance(data.get("workflow"), dict):
         raise ConvertError('send {"workflow": <the workflow as the editor saves it, or its API format>}')
+    steps = data.get("lightning")
+    if steps is not None and (not isinstance(steps, int) or isinstance(steps, bool)):
+        raise ConvertError(f"lightning: the Lightning steps (1, 2, 4 or 8), not {steps!r}")
     converted, report = convert(data["workflow"])
-    return {"workflow": converted, "report": report}
+    result = {"workflow": converted, "report": report}
+    if steps is not None:
+        lightning, changes = make_lightning(converted, steps)
+        result["lightning"] = {"workflow": lightning, "steps": steps, "changes": changes}
+    return result
 
 
 def make_handlers():

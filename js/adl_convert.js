@@ -3,7 +3,9 @@
 // /adl/convert/types), a panel offers "Open with AnimateDiff-Lightning nodes": the workflow as it was loaded is
 // sent to POST /adl/convert (the JSON only: no file name or path), the converted graph opens in a new tab
 // (the original tab is left as it was), and the report is shown in plain words. Nodes that could not be
-// converted stay in the graph, marked red, with the reason in the report.
+// converted stay in the graph, marked red, with the reason in the report. A second button, "Open switched to
+// Lightning", opens the same conversion made a Lightning graph (the chosen steps' Lightning module, samplers set
+// for it, LCM LoRAs bypassed; POST /adl/convert with "lightning": steps), its changes listed in the report.
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 
@@ -101,7 +103,7 @@ export function reportLines(report) {
   return out;
 }
 
-function showReport(report, tabName) {
+function showReport(report, tabName, lightning = null) {
   const box = panel(REPORT_ID, "Opened with AnimateDiff-Lightning nodes");
   const text = reportLines(report);
   line(box, `${text.summary} The converted graph is in the new tab "${tabName}"; the original tab is unchanged.`);
@@ -120,6 +122,10 @@ function showReport(report, tabName) {
   section("Converted", text.converted, "#86efac");
   section("Left as they were (marked red)", text.kept, "#fca5a5");
   section("Worth knowing", text.notes, "#fcd34d");
+  if (lightning) {
+    section(`Switched to Lightning (${lightning.steps} step${lightning.steps === 1 ? "" : "s"})`,
+      lightning.changes.map((c) => `${c[0].toUpperCase()}${c.slice(1)}.`), "#93c5fd");
+  }
   box.append(button("Close", () => removeById(REPORT_ID)));
   document.body.append(box);
 }
@@ -130,15 +136,16 @@ function currentName() {
   return String(name).replace(/\.json$/i, "");
 }
 
-async function convertAndOpen(workflow, sourceName) {
+async function convertAndOpen(workflow, sourceName, steps = null) {
+  const request = steps ? { workflow, lightning: steps } : { workflow };
   const r = await api.fetchApi("/adl/convert", {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ workflow }),
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(request),
   });
   const body = await r.json().catch(() => ({ error: `the server answered ${r.status}` }));
   if (!r.ok) throw new Error(body.error ?? `the server answered ${r.status}`);
-  const tabName = `${sourceName} (Lightning)`;
-  await app.loadGraphData(body.workflow, true, true, tabName);
-  showReport(body.report, tabName);
+  const tabName = steps ? `${sourceName} (Lightning ${steps}-step)` : `${sourceName} (converted)`;
+  await app.loadGraphData(steps ? body.lightning.workflow : body.workflow, true, true, tabName);
+  showReport(body.report, tabName, steps ? body.lightning : null);
   return body.report;
 }
 
@@ -148,18 +155,28 @@ function offer(workflow, types) {
   line(box, `${types.length} missing node type${types.length === 1 ? "" : "s"} (${packs}) can be replaced by `
     + "AnimateDiff-Lightning and core nodes. The converted graph opens in a new tab; this one stays as it is.");
   line(box, types.join(", "), { color: "#9ca3af", marginTop: "4px" });
+  line(box, "Or switch it to Lightning too: its motion module becomes the Lightning file of the steps chosen "
+    + "here, the samplers run those steps at cfg 1, LCM LoRAs are bypassed; the report lists each change.",
+  { color: "#9ca3af", marginTop: "4px" });
   const status = line(box, "", { marginTop: "6px", color: "#fca5a5" });
-  box.append(button("Open with AnimateDiff-Lightning nodes", async () => {
+  const run = (steps) => async () => {
     status.textContent = "Converting…";
     status.style.color = "#d1d5db";
     try {
-      await convertAndOpen(workflow, currentName()); // the tab's name is known once the load has finished
+      await convertAndOpen(workflow, currentName(), steps); // the tab's name is known once the load has finished
       removeById(PANEL_ID);
     } catch (e) {
       status.style.color = "#fca5a5";
       status.textContent = `Could not convert: ${e.message ?? e}`;
     }
-  }, true));
+  };
+  box.append(button("Open with AnimateDiff-Lightning nodes", run(null), true));
+  const steps = document.createElement("select");
+  steps.setAttribute("aria-label", "Lightning steps");
+  for (const n of [1, 2, 4, 8]) steps.append(new Option(`${n}-step`, String(n), n === 4, n === 4));
+  Object.assign(steps.style, { marginTop: "8px", marginRight: "4px", background: "#374151", color: "#f9fafb",
+    border: "1px solid #6b7280", borderRadius: "5px", padding: "4px" });
+  box.append(button("Open switched to Lightning", () => run(Number(steps.value))()), steps);
   box.append(button("Not now", () => removeById(PANEL_ID)));
   document.body.append(box);
 }

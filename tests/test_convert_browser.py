@@ -23,6 +23,7 @@ from animatediff_lightning.workflow_files.workflow_api import to_api
 
 FILES = ["t2v_gen1", "t2v_gen2_lora_context_prompt_travel", "v2v_legacy_acn", "unconvertible", "t2v_gen1_subgraph"]
 SUBGRAPH_FILES = {"t2v_gen1_subgraph": "t2v_gen1"}  # a subgraph file → the same graph without the subgraph
+LIGHTNING = {"t2v_gen2_lora_context_prompt_travel": 2, "v2v_legacy_acn": 8}  # "Open switched to Lightning", steps
 FRONTEND_ONLY = {"video-preview", "upload"}  # widget values the frontend adds to a prompt that are no input
 FRONTEND = os.environ.get("ADL_CONVERT_FRONTEND", "host")
 RENDERER = os.environ.get("ADL_CONVERT_RENDERER", "canvas")
@@ -39,7 +40,8 @@ def run(tmp_path_factory):
         extra["front_end_root"] = front_end_root(FRONTEND)
     server = ComfyServer(COMFYUI_PATH, base, {}, **extra).start()
     try:
-        out = run_page_script("convert.mjs", server, {"files": {n: str(FIXTURES / f"{n}.json") for n in FILES}},
+        out = run_page_script("convert.mjs", server, {"files": {n: str(FIXTURES / f"{n}.json") for n in FILES},
+                                                    "lightning": LIGHTNING},
                               f"convert-{FRONTEND}-{RENDERER}", timeout=600)
         out["object_info"] = server.get("/object_info")
         yield out
@@ -80,7 +82,7 @@ def test_offer_then_converted_tab(run, name):
     assert all(t in result["offerText"] for t in convertible), result["offerText"]
     # the new tab holds the converted graph; the original tab is still open, unchanged
     assert result["after"]["types"] == sorted(n["type"] for n in converted["nodes"])
-    assert result["after"]["active"] == f"{name} (Lightning)" and name in result["after"]["tabs"], result["after"]
+    assert result["after"]["active"] == f"{name} (converted)" and name in result["after"]["tabs"], result["after"]
     assert report["summary"] in result["reportText"] and "the original tab is unchanged" in result["reportText"]
     assert not result["offerStillShown"]
     if report["kept"]:
@@ -100,6 +102,28 @@ def test_offer_then_converted_tab(run, name):
                                                             if i not in FRONTEND_ONLY}}
               for k, v in result["after"]["prompt"].items()}
     assert prompt == to_api(converted, run["object_info"])
+
+
+def queued(after: dict) -> dict:
+    return {k: {"class_type": v["class_type"], "inputs": {i: x for i, x in v["inputs"].items() if i not in FRONTEND_ONLY}}
+            for k, v in after["prompt"].items()}
+
+
+@pytest.mark.parametrize("name", sorted(LIGHTNING))
+def test_open_switched_to_lightning(run, name):
+    """The second button: the same conversion switched to Lightning at the chosen steps opens in its own tab, its
+    changes listed in the report; what the frontend would queue is make_lightning's graph through to_api."""
+    result = opened(run, name)["lightning"]
+    assert "error" not in result, result["error"]
+    converted, _report = cv.convert(json.loads((FIXTURES / f"{name}.json").read_text()))
+    switched, changes = cv.make_lightning(converted, LIGHTNING[name])
+    after = result["after"]
+    assert after["active"] == f"{name} (Lightning {LIGHTNING[name]}-step)", after
+    assert after["missing"] == [] and after["types"] == sorted(n["type"] for n in switched["nodes"])
+    assert f"Switched to Lightning ({LIGHTNING[name]} steps)" in result["reportText"]
+    assert changes and all(c[1:] in result["reportText"] for c in changes)
+    assert f"animatediff_lightning_{LIGHTNING[name]}step_comfyui.safetensors" in result["reportText"]
+    assert queued(after) == to_api(switched, run["object_info"])
 
 
 # What frontends newer than 1.32.9 log on their own, with or without this pack: routes a 0.3.75 backend lacks,

@@ -196,6 +196,16 @@ def test_converted_workflow_runs(server, object_info):
     assert (video["frames"], video["width"], video["height"]) == (FRAMES, SIZE, SIZE)
 
 
+def test_switched_to_lightning_runs(server, object_info):
+    """The same graph made Lightning (Switch to Lightning, 4 steps: the test module's file) runs."""
+    converted, _report = cv.convert(cheap(load("t2v_gen2_lora_context_prompt_travel")))
+    switched, changes = cv.make_lightning(converted, 4)
+    assert any("KSampler" in c for c in changes)
+    result = server.run(to_api(switched, object_info))
+    assert result["ok"], f"{result['error']}\n{server.log()[-3000:]}"
+    assert saved_video(server, result["outputs"])["frames"] == FRAMES
+
+
 def test_converted_motion_control_runs(server, object_info):
     """ADE's multivals (masked, linked from a Primitive, scaled mask), two chained keyframes (one through a
     Reroute) and a Gen2 apply from 0.1 to 0.9: converted, the live server takes the graph and renders it."""
@@ -266,6 +276,10 @@ def test_convert_route(server):
         status, body = server.post("/adl/convert", {"workflow": load(name)})
         assert status == 200
         assert [body["workflow"], body["report"]] == json.loads(json.dumps(cv.convert(load(name))))
+    status, body = server.post("/adl/convert", {"workflow": load("t2v_gen2_lora_context_prompt_travel"), "lightning": 2})
+    switched, changes = cv.make_lightning(cv.convert(load("t2v_gen2_lora_context_prompt_travel"))[0], 2)
+    assert status == 200 and body["lightning"] == json.loads(json.dumps({"workflow": switched, "steps": 2,
+                                                                         "changes": changes}))
     before = sorted(p for p in server.base_dir.rglob("*") if "user" not in p.parts)
     broken_subgraph = load("t2v_gen1_subgraph")
     broken_subgraph["definitions"]["subgraphs"][0]["links"].append([99, 1])
@@ -276,6 +290,9 @@ def test_convert_route(server):
         (json.dumps({"workflow": {"1": {"class_type": "A", "inputs": {"x": ["1", 0]}}}}).encode(),
          "application/json", 400, "cycle"),
         (b'{"workflow": {}}', "text/plain", 415, "application/json"),
+        (json.dumps({"workflow": load("t2v_gen1"), "lightning": "4"}).encode(), "application/json", 400,
+         "lightning: the Lightning steps"),
+        (json.dumps({"workflow": load("t2v_gen1"), "lightning": 3}).encode(), "application/json", 400, "not 3"),
         (json.dumps({"workflow": broken_subgraph}).encode(), "application/json", 400, "subgraph 'Animate': a link"),
         (b'{"workflow": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "application/json", 400, "nested more than"),
         (b'{"workflow": {"nodes": [], "extra": ' + b'{"a": ' * 100_000 + b"1" + b"}" * 100_000 + b"}}",

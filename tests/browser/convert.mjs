@@ -1,6 +1,8 @@
 // The converter's offer in the editor (js/adl_convert.js): open each foreign workflow file as a user does, see the
 // "Open with AnimateDiff-Lightning nodes" panel, click it, and read what the new tab holds: node types, the ones
-// the frontend does not know, what it would queue (graphToPrompt), the report panel's text, the open tabs.
+// the frontend does not know, what it would queue (graphToPrompt), the report panel's text, the open tabs. For the
+// files in spec.lightning ({name: steps}) it then opens the file again and clicks "Open switched to Lightning" with
+// those steps chosen (result.lightning: the same readings).
 // Prints one JSON object as its last line; the assertions are in tests/test_convert_browser.py.
 // usage: node convert.mjs URL SPEC_JSON   (SPEC: {files: {name: path}, artifacts, tag})
 import fs from "node:fs";
@@ -61,6 +63,26 @@ for (const [name, file] of Object.entries(spec.files)) {
     result.error = String(e?.stack ?? e).slice(0, 3000);
     await page.screenshot({ path: path.join(spec.artifacts, `${spec.tag}-convert-${name}-error.png`) }).catch(() => {});
     await closeAll().catch(() => {});
+  }
+  const steps = spec.lightning?.[name];
+  if (steps && !result.error) {
+    try {
+      await openWorkflowFile(page, file);
+      await page.waitForSelector("#adl-convert-offer", { timeout: 15000 });
+      await closeAll();
+      await page.locator("#adl-convert-offer select").selectOption(String(steps));
+      await page.locator("#adl-convert-offer button", { hasText: "Open switched to Lightning" }).click();
+      await page.waitForSelector("#adl-convert-report", { timeout: 30000 });
+      await page.waitForTimeout(800);
+      const reportText = await page.locator("#adl-convert-report").innerText();
+      await closeAll();
+      result.lightning = { reportText, after: await state() };
+      await page.screenshot({ path: path.join(spec.artifacts, `${spec.tag}-convert-${name}-lightning.png`) });
+      await page.locator("#adl-convert-report button", { hasText: "Close" }).click();
+    } catch (e) {
+      result.lightning = { error: String(e?.stack ?? e).slice(0, 3000) };
+      await closeAll().catch(() => {});
+    }
   }
   out.files[name] = result;
 }
