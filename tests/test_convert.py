@@ -14,6 +14,7 @@ VERSIONS = json.loads((FIXTURES / "versions.json").read_text())
 MOTION_VERSIONS = json.loads((FIXTURES / "motion_versions.json").read_text())  # run in test_convert_motion.py
 SETTINGS_VERSIONS = json.loads((FIXTURES / "settings_versions.json").read_text())  # run in test_convert_settings.py
 CONTROLS_VERSIONS = json.loads((FIXTURES / "controls_versions.json").read_text())  # run in test_convert_controls.py
+VHS_VERSIONS = json.loads((FIXTURES / "vhs_versions.json").read_text())  # run in test_convert_vhs.py
 FOREIGN_PACK_BADGES = ("🎭🅐🅓", "🎥🅥🅗🅢", "🛂🅐🅒🅝", "📅🅕🅝")
 
 
@@ -39,7 +40,7 @@ def test_fixtures_are_what_the_builders_write():
 def test_every_table_entry_has_a_version_case():
     covered = {(c["type"], c["version"])
                for c in VERSIONS["cases"] + VERSIONS["context_cases"] + MOTION_VERSIONS["cases"]
-               + SETTINGS_VERSIONS["cases"] + CONTROLS_VERSIONS["cases"]}
+               + SETTINGS_VERSIONS["cases"] + CONTROLS_VERSIONS["cases"] + VHS_VERSIONS["cases"]}
     for type_, entry in cv.mapping()["nodes"].items():
         if entry["kind"] in ("ad_apply", "ad_sampling", "ad_lora", "ad_sample_settings"):
             continue  # one layout each; covered by the workflow fixtures

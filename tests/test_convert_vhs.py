@@ -7,7 +7,6 @@ import importlib.util
 import json
 import re
 import sys
-import types
 
 import pytest
 import torch
@@ -222,20 +221,16 @@ def test_legacy_vhs_audio_output_converts_only_with_what_it_feeds():
 # Frames: the converted core nodes, from the real host, on small tensors
 # --------------------------------------------------------------------------------------------------------
 def _host_module(name):
-    """A comfy_extras module loaded by path with a stand-in ``server`` (these modules import PromptServer; the
-    in-process host has none)."""
-    saved = sys.modules.get("server")
-    sys.modules["server"] = types.SimpleNamespace(PromptServer=types.SimpleNamespace(instance=None))
-    try:
-        spec = importlib.util.spec_from_file_location(f"_adl_test_{name}", COMFYUI_PATH / "comfy_extras" / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        if saved is None:
-            del sys.modules["server"]
-        else:
-            sys.modules["server"] = saved
-    return module
+    """A comfy_extras module of the in-process host, imported as ComfyUI imports it, with the real ``server`` it
+    imports. ComfyUI's main.py imports server before nodes; nodes.py puts comfy/ first on sys.path, where ``utils``
+    is comfy/utils.py rather than the ComfyUI utils package server needs, so server is imported from the root."""
+    if "server" not in sys.modules:
+        sys.path.insert(0, str(COMFYUI_PATH))
+        try:
+            importlib.import_module("server")
+        finally:
+            sys.path.remove(str(COMFYUI_PATH))
+    return importlib.import_module(f"comfy_extras.{name}")
 
 
 @pytest.fixture(scope="module")
