@@ -118,7 +118,9 @@ def test_open_switched_to_lightning(run, name):
     converted, _report = cv.convert(json.loads((FIXTURES / f"{name}.json").read_text()))
     switched, changes = cv.make_lightning(converted, LIGHTNING[name])
     after = result["after"]
-    assert after["active"] == f"{name} (Lightning {LIGHTNING[name]}-step)", after
+    # the file opened a second time may be named "NAME (2)" by the frontend
+    assert after["active"].startswith(name) and after["active"].endswith(f" (Lightning {LIGHTNING[name]}-step)"), \
+        after["active"]
     assert after["missing"] == [] and after["types"] == sorted(n["type"] for n in switched["nodes"])
     assert f"Switched to Lightning ({LIGHTNING[name]} steps)" in result["reportText"]
     assert changes and all(c[1:] in result["reportText"] for c in changes)
