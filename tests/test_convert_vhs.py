@@ -254,6 +254,8 @@ def run(prompt, core, sources, node_id):
             return cache[key]
         cls = core[node["class_type"]]
         kwargs = {k: outputs(v[0])[v[1]] if isinstance(v, list) else v for k, v in node["inputs"].items()}
+        if hasattr(cls, "PREPARE_CLASS_CLONE"):  # a V3 node: as execution.py runs it, hidden inputs set
+            cls = cls.PREPARE_CLASS_CLONE({"hidden_inputs": {}})
         result = getattr(cls(), cls.FUNCTION)(**kwargs)
         cache[key] = tuple(getattr(result, "result", result))
         return cache[key]
