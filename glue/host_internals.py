@@ -20,11 +20,12 @@ ADJUST_POSITIONS, ADJUST_WEIGHTS = "ADL_AdjustPositions", "ADL_AdjustWeights"
 SAMPLE_SETTINGS, NOISE_LAYER, FREEINIT, CFG_KEYFRAME = ("ADL_SampleSettings", "ADL_NoiseLayer", "ADL_FreeInit",
                                                        "ADL_CFGKeyframe")
 SIGMA_SCHEDULE = "ADL_SigmaSchedule"
+LOAD_IMAGES = "ADL_LoadImages"
 LOAD_SPARSE, APPLY_SPARSE = "ADL_LoadSparseCtrl", "ADL_ApplySparseCtrl"
 CN_WEIGHTS, CN_KEYFRAME, CN_CONTROLS = "ADL_ControlNetWeights", "ADL_ControlNetKeyframe", "ADL_ControlNetControls"
 ALL = (LOAD, LORA, APPLY, VALUE, KEYFRAME, SCHEDULER, SAMPLER, SAMPLE, CONTEXT, TRAVEL, LOAD_VIDEO, SAVE_VIDEO,
        CONSISTENCY, DOWNLOAD, ADJUST_POSITIONS, ADJUST_WEIGHTS, SAMPLE_SETTINGS, NOISE_LAYER, FREEINIT,
-       CFG_KEYFRAME, SIGMA_SCHEDULE, LOAD_SPARSE, APPLY_SPARSE, CN_WEIGHTS, CN_KEYFRAME, CN_CONTROLS)
+       CFG_KEYFRAME, SIGMA_SCHEDULE, LOAD_SPARSE, APPLY_SPARSE, CN_WEIGHTS, CN_KEYFRAME, CN_CONTROLS, LOAD_IMAGES)
 CN = (CN_CONTROLS,)  # the node that attaches the controls (glue/controls.py)
 SPARSE = (LOAD_SPARSE, APPLY_SPARSE)
 MOTION = (LOAD, LORA, APPLY, SCHEDULER, SAMPLE, CONTEXT)  # everything that builds or runs the motion module
@@ -70,6 +71,7 @@ SURFACE: tuple[Internal, ...] = (
     _io("Image.Input", "IMAGE inputs", _SOCKET),
     _io("Mask.Input", "Motion Value's and the ControlNet controls' masks", _SOCKET,
         nodes=(VALUE, CN_KEYFRAME, CN_CONTROLS)),
+    _io("Mask.Output", "Load Images' mask", _OUTPUT, nodes=(LOAD_IMAGES,)),
     _io("Audio.Input", "AUDIO input of Save Video", _SOCKET),
     _io("Video.Input", "VIDEO input of Load Video", _SOCKET),
     _io("Latent.Input", "latent input of Sample Lightning", _SOCKET),
@@ -258,9 +260,9 @@ SURFACE: tuple[Internal, ...] = (
     Internal("latent_preview.prepare_callback", "live previews and progress", (SAMPLE,), args=2),
     Internal("comfy.utils.PROGRESS_BAR_ENABLED", "progress bar on/off as the host says", (SAMPLE,)),
     Internal("comfy.utils.ProgressBar.update_absolute", "progress of loading, saving, consistency",
-             (LOAD_VIDEO, SAVE_VIDEO, CONSISTENCY), args=2),
+             (LOAD_VIDEO, SAVE_VIDEO, CONSISTENCY, LOAD_IMAGES), args=2),
     Internal("comfy.model_management.throw_exception_if_processing_interrupted", "Cancel stops long loops",
-             (LOAD_VIDEO, SAVE_VIDEO, CONSISTENCY)),
+             (LOAD_VIDEO, SAVE_VIDEO, CONSISTENCY, LOAD_IMAGES)),
 
     # --- context windows (glue/context.py, glue/checks.py) ----------------------------------------------
     Internal("comfy.context_windows.IndexListContextHandler", "our handler extends core's",
@@ -306,8 +308,9 @@ SURFACE: tuple[Internal, ...] = (
     Internal("folder_paths.get_full_path", "a missing file is a validation error", (LOAD, LORA, LOAD_SPARSE),
              args=2),
     Internal("folder_paths.get_full_path_or_raise", "the chosen file", (LOAD, LORA, LOAD_SPARSE), args=2),
-    Internal("folder_paths.get_input_directory", "clips are read from the input folder", (LOAD_VIDEO,)),
-    Internal("folder_paths.annotated_filepath", "'name [output]' paths", (LOAD_VIDEO,), args=1),
+    Internal("folder_paths.get_input_directory", "clips and image folders are read from the input folder",
+             (LOAD_VIDEO, LOAD_IMAGES)),
+    Internal("folder_paths.annotated_filepath", "'name [output]' paths", (LOAD_VIDEO, LOAD_IMAGES), args=1),
     Internal("folder_paths.get_output_directory", "videos are saved in the output folder", (SAVE_VIDEO,)),
     Internal("folder_paths.get_save_image_path", "numbered output names", (SAVE_VIDEO,), args=4),
     Internal("comfy.cli_args.args", "--disable-metadata", (SAVE_VIDEO,)),

@@ -16,13 +16,13 @@ from .motion_module import ApplyMotionModule, LoadMotionModule
 from .noise import FreeInitNode, NoiseLayerNode, SampleSettingsNode
 from .sampling import LightningSampler, LightningScheduler, SampleLightning, SigmaScheduleNode
 from .sparsectrl import ApplySparseCtrl, LoadSparseCtrl
-from .video import LoadVideo, SaveVideo
+from .video import LoadImages, LoadVideo, SaveVideo
 
 NODES = [LoadMotionModule, LoadMotionLoRA, ApplyMotionModule, MotionValueNode, MotionKeyframeNode, LightningScheduler,
          LightningSampler, SampleLightning, ContextOptions, PromptTravel, LoadVideo, SaveVideo, VideoConsistency,
          DownloadModels, AdjustPositions, AdjustWeights, SampleSettingsNode, NoiseLayerNode, FreeInitNode,
          CFGKeyframeNode, SigmaScheduleNode, LoadSparseCtrl, ApplySparseCtrl, ControlNetWeightsNode,
-         ControlNetKeyframeNode, ControlNetControlsNode]
+         ControlNetKeyframeNode, ControlNetControlsNode, LoadImages]
 
 
 def _guarded(node):

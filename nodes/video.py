@@ -6,12 +6,17 @@ reorder or rename.
   height, resize_mode, memory_cap_gb — then the frontend's upload button value; the VIDEO socket
   (video_input) has no widget.
 - ADL_SaveVideo: fps, filename_prefix, format, crf — images and audio are sockets.
+- ADL_LoadImages: directory, path, image_load_cap, skip_first_images, select_every_nth, fps, width, height,
+  resize_mode, memory_cap_gb. Outputs: images, mask, frame_count, fps (VideoHelperSuite's Load Images
+  outputs first, in its order).
 """
 from comfy_api.latest import io, ui
 
+from ..glue.images import images_fingerprint, input_folders, load_images
 from ..glue.video import input_fingerprint, input_videos, load_video, save_video
 from ..video.decode import RESIZE_MODES, LoadOptions
 from ..video.encode import FORMATS
+from ..video.frames_folder import IMAGE_EXTENSIONS, FolderOptions
 from .types import CATEGORY
 
 VIDEO = f"{CATEGORY}/video"
@@ -95,6 +100,83 @@ class LoadVideo(io.ComfyNode):
         return io.NodeOutput(r.images, r.frame_count, r.fps, r.audio, r.video)
 
 
+class LoadImages(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        kinds = ", ".join(e[1:] for e in IMAGE_EXTENSIONS)
+        return io.Schema(
+            node_id="ADL_LoadImages",
+            display_name="Load Images (Lightning)",
+            category=VIDEO,
+            description="Reads a folder of numbered images (an image sequence) into an IMAGE batch and a MASK, "
+                        "in natural order, with frame selection, resizing and a memory guard that refuses a load "
+                        "too big before decoding.",
+            inputs=[
+                io.Combo.Input("directory", options=input_folders(),
+                               tooltip="A sub-folder of ComfyUI's input folder holding the images (press R to "
+                                       "refresh the list). Ignored when 'path' is filled in."),
+                io.String.Input("path", default="",
+                                tooltip="Optional: a folder's path under ComfyUI's input folder, e.g. frames/shot1 "
+                                        "(sub-folders allowed). Used instead of 'directory' when not empty. Paths "
+                                        "leaving the input folder are refused."),
+                io.Int.Input("image_load_cap", default=0, min=0, max=1_000_000,
+                             tooltip="Load at most this many images (counted after skip and select_every_nth). "
+                                     "0 = all, up to memory_cap_gb."),
+                io.Int.Input("skip_first_images", default=0, min=0, max=10_000_000,
+                             tooltip="Drop this many images from the start of the sorted list."),
+                io.Int.Input("select_every_nth", default=1, min=1, max=1000,
+                             tooltip="Keep every n-th image after skipping: 2 halves the frames and the fps."),
+                io.Float.Input("fps", default=8.0, min=0.01, max=240.0, step=1.0, round=0.001,
+                               tooltip="The sequence's frame rate (a folder has none of its own); the fps output "
+                                       "is this / select_every_nth. Connect that to the saver's fps."),
+                io.Int.Input("width", default=0, min=0, max=8192, step=8,
+                             tooltip="Output width, rounded to a multiple of 8. 0 with height 0 = the first "
+                                     "loaded image's size; 0 with a height = follow its aspect ratio."),
+                io.Int.Input("height", default=0, min=0, max=8192, step=8,
+                             tooltip="Output height, rounded to a multiple of 8. 0 with width 0 = the first "
+                                     "loaded image's size; 0 with a width = follow its aspect ratio."),
+                io.Combo.Input("resize_mode", options=list(RESIZE_MODES), default=RESIZE_MODES[0],
+                               tooltip="Every image is brought to the output size (the first image's unless "
+                                       "width/height are set). When its aspect differs: crop = fill the frame "
+                                       "and cut the centre out; pad = fit the whole image, black bars (masked)."),
+                io.Float.Input("memory_cap_gb", default=4.0, min=0.01, max=1024.0, step=0.5, round=0.01,
+                               tooltip="Refuse (before decoding) a load whose IMAGE batch would take more than "
+                                       "this many GB (10^9 bytes; images × height × width × 3 × 4 bytes; the "
+                                       "MASK adds a third). The message says how many images fit."),
+            ],
+            outputs=[
+                io.Image.Output(display_name="images",
+                                tooltip=f"The images ({kinds}) in natural order (frame2 before frame10; other "
+                                        "files are left out), upright per their EXIF orientation: IMAGE batch "
+                                        "[N, H, W, 3], 0..1."),
+                io.Mask.Output(display_name="mask",
+                               tooltip="1 - alpha per image, as core Load Image: 0 where opaque, so all zeros "
+                                       "for images without transparency; pad bars count as transparent. "
+                                       "[N, H, W]."),
+                io.Int.Output(display_name="frame_count", tooltip="How many images were loaded (N)."),
+                io.Float.Output(display_name="fps", tooltip="fps / select_every_nth, for the saver's fps."),
+            ],
+        )
+
+    @classmethod
+    def validate_inputs(cls, directory, path=""):
+        # As Load Video: a typed path can stand in for an empty or stale folder list; the folder itself is
+        # checked when the node runs, with a message that names it.
+        return True
+
+    @classmethod
+    def fingerprint_inputs(cls, directory=None, path="", **kwargs):
+        return images_fingerprint(directory, path)
+
+    @classmethod
+    def execute(cls, directory, path, image_load_cap, skip_first_images, select_every_nth, fps, width, height,
+                resize_mode, memory_cap_gb) -> io.NodeOutput:
+        options = FolderOptions(image_load_cap, skip_first_images, select_every_nth, width, height, resize_mode,
+                                memory_cap_gb)
+        r = load_images(directory, path, options, fps)
+        return io.NodeOutput(r.images, r.masks, r.frame_count, r.fps)
+
+
 class SaveVideo(io.ComfyNode):
     @classmethod
     def define_schema(cls):
@@ -135,4 +217,4 @@ class SaveVideo(io.ComfyNode):
         return io.NodeOutput(r.video, ui=preview)
 
 
-VIDEO_NODES = [LoadVideo, SaveVideo]
+VIDEO_NODES = [LoadVideo, SaveVideo, LoadImages]
