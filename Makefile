@@ -24,7 +24,7 @@ export COMFYUI_PATH
 
 READY := $(VENV)/.ready
 
-.PHONY: env test run bench bench-ade parity-ade parity-acn thumbnails input-clip download render clean
+.PHONY: env test run bench bench-ade parity-ade parity-acn check-converter thumbnails input-clip download render clean
 
 env: $(READY)
 
@@ -85,6 +85,17 @@ ACN ?=
 parity-acn: $(READY)
 	@test -n "$(ADE)" -a -n "$(ACN)" || { echo "make parity-acn needs ADE=/path/to/ComfyUI-AnimateDiff-Evolved and ACN=/path/to/ComfyUI-Advanced-ControlNet: checkouts of Kosinkadink/ComfyUI-AnimateDiff-Evolved and Kosinkadink/ComfyUI-Advanced-ControlNet you fetched (none is kept in this project)." >&2; exit 2; }
 	$(PY) tests/parity_acn.py --ade "$(ADE)" --acn "$(ACN)"
+
+# The corpus (tests/fixtures/corpus) run as published and as converted, on one server with ADE, VHS, ACN and
+# FizzNodes installed; same frames or not, per file, into docs/check-converter.md (ACN from before its V3-API
+# port, e.g. d508fe9, on this ComfyUI 0.3.75: the V3 schemas need a newer host):
+#   make check-converter ADE=/path/ADE VHS=/path/VHS ACN=/path/ACN FIZZ=/path/FizzNodes [ONLY="name …"]
+VHS ?=
+FIZZ ?=
+ONLY ?=
+check-converter: $(READY)
+	@test -n "$(ADE)" -a -n "$(VHS)" -a -n "$(ACN)" -a -n "$(FIZZ)" || { echo "make check-converter needs ADE=/path/to/ComfyUI-AnimateDiff-Evolved VHS=/path/to/ComfyUI-VideoHelperSuite ACN=/path/to/ComfyUI-Advanced-ControlNet FIZZ=/path/to/ComfyUI_FizzNodes: checkouts of Kosinkadink/ComfyUI-AnimateDiff-Evolved, Kosinkadink/ComfyUI-VideoHelperSuite, Kosinkadink/ComfyUI-Advanced-ControlNet and FizzleDorf/ComfyUI_FizzNodes you fetched (none is kept in this project; VHS needs opencv-python and imageio-ffmpeg, FizzNodes pandas and numexpr in $(VENV))." >&2; exit 2; }
+	$(PY) tests/check_converter.py --ade "$(ADE)" --vhs "$(VHS)" --acn "$(ACN)" --fizz "$(FIZZ)" $(if $(strip $(ONLY)),--only $(ONLY))
 
 # Each example workflow's graph as the real frontend draws it (Debian's chromium, no weights needed).
 thumbnails: $(READY)

@@ -63,11 +63,13 @@ class ComfyServer:
 
     def __init__(self, comfyui_path: Path, base_dir: Path, models: dict[str, list[Path]],
                  extra_env: dict[str, str] | None = None, front_end_root: Path | None = None,
-                 extra_args: list[str] | tuple[str, ...] = ()):
+                 extra_args: list[str] | tuple[str, ...] = (),
+                 extra_custom_nodes: dict[str, Path] | None = None):
         """``extra_env`` is added to the server process's environment (over the offline defaults);
         ``front_end_root`` serves that frontend build (a ``comfyui_frontend_package/static`` folder) instead of
         the one installed with the host; ``extra_args`` are appended to ComfyUI's command line
-        (e.g. ``["--preview-method", "none"]``)."""
+        (e.g. ``["--preview-method", "none"]``); ``extra_custom_nodes`` (folder name → a pack's checkout) are linked
+        into custom_nodes beside this pack."""
         self.comfyui_path, self.base_dir = Path(comfyui_path), Path(base_dir)
         self.extra_env = dict(extra_env or {})
         self.front_end_root = Path(front_end_root) if front_end_root else None
@@ -80,6 +82,10 @@ class ComfyServer:
         link = self.base_dir / "custom_nodes" / PACK_DIR_NAME
         if not link.exists():
             link.symlink_to(ROOT, target_is_directory=True)
+        for name, path in (extra_custom_nodes or {}).items():
+            extra = self.base_dir / "custom_nodes" / name
+            if not extra.exists():
+                extra.symlink_to(Path(path).resolve(), target_is_directory=True)
         for folder, files in models.items():
             target = self.base_dir / "models" / folder
             target.mkdir(parents=True, exist_ok=True)

@@ -158,4 +158,5 @@ def support_markdown() -> str:
     for pack, entries in m["absent"].items():
         for t, why in entries.items():
             lines.append(f"| `{t}` | {pack} | {why} |")
+    lines += ["", "Public workflow files run as published and as converted, frame against frame: [check-converter.md](check-converter.md) (`make check-converter`)."]
     return "\n".join(lines) + "\n"
