@@ -45,7 +45,11 @@ class Graph:
         self.image = g.node("LoadImage", ["pose.png", "image"], outputs=[("IMAGE", "IMAGE"), ("MASK", "MASK")])
         self.latent = g.node("EmptyLatentImage", [512, 512, 16], outputs=[("LATENT", "LATENT")])
         tk = "_tk_opt" if loader.startswith("ACN_") else "tk_optional"
-        self.loader = g.node(loader, [CN], inputs=[(tk, "TIMESTEP_KEYFRAME")], outputs=[("CONTROL_NET", "CONTROL_NET")])
+        diff = [("model", "MODEL")] if "Diff" in loader else []
+        self.loader = g.node(loader, [CN], inputs=[*diff, (tk, "TIMESTEP_KEYFRAME")],
+                             outputs=[("CONTROL_NET", "CONTROL_NET")])
+        if diff:
+            g.link(self.ckpt, 0, self.loader, "model")
         self.tk = tk
         self.apply = g.node(apply, [0.9, 0.0, 1.0], inputs=APPLY_INPUTS, outputs=COND)
         for name, src in (("positive", pos), ("negative", neg)):
@@ -230,9 +234,12 @@ def test_api_omitted_inputs_take_the_layout_defaults():
 # --------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("case", VERSIONS["cases"], ids=lambda c: f"{c['type']}:{c['version']}")
 def test_layouts(case):
-    c = Graph()
     entry = cv.mapping()["nodes"][case["type"]]
-    if entry["kind"] == "acn_latent":
+    c = Graph(loader=case["type"]) if entry["kind"] == "acn_loader" else Graph()
+    if entry["kind"] == "acn_loader":
+        c.g._get(c.loader)["widgets_values"] = case["widgets_values"]
+        node = owner = c.loader
+    elif entry["kind"] == "acn_latent":
         node = c.latent_kf(case["type"], case["widgets_values"])
         owner = c.keyframe([0.0, 1.0, 0.0, True, 1], latent=node, into=(c.apply, "timestep_kf"))
     elif entry["kind"] in ("acn_keyframe", "acn_weights"):

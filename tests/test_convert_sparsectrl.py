@@ -241,13 +241,6 @@ def test_loader_refusals():
                                                      "(ACN_SparseCtrlLoaderAdvanced), which was not converted")
         assert reasons[ids["preps"][0]].startswith("not supported: its image and vae convert with the SparseCtrl loader")
 
-    ids = sparse_graph()
-    kf = ids["g"].node("TimestepKeyframe", [0.0], outputs=[("TIMESTEP_KF", "TIMESTEP_KEYFRAME")])
-    ids["g"].link(kf, 0, ids["loader"], "tk_optional")
-    reasons = refused(ids)
-    assert reasons[ids["loader"]] == "input tk_optional is connected: timestep keyframes on the SparseCtrl (tk_optional) " \
-                                     "have no counterpart yet"
-
     widgets = list(LOADER)
     widgets[4] = "somewhere"
     ids = sparse_graph(loader=widgets)
@@ -301,15 +294,16 @@ def test_a_preprocessor_on_a_plain_controlnet_keeps_the_apply():
 
 
 def test_method_node_refusals():
-    # shared by two loaders
+    # shared with a node that is not a SparseCtrl loader (shared by two loaders converts: test_convert_acn_vhs_more)
     ids = sparse_graph(rgb=False, method=("ACN_SparseCtrlSpreadMethodNode", ["uniform"]))
-    other = ids["g"].node("ACN_SparseCtrlLoaderAdvanced", list(LOADER), inputs=LOADER_INPUTS,
-                          outputs=[("CONTROL_NET", "CONTROL_NET")])
+    other = ids["g"].node("ACN_SparseCtrlMergedLoaderAdvanced", [RGB, "cn.safetensors", True, 1.0, 1.0],
+                          inputs=LOADER_INPUTS, outputs=[("CONTROL_NET", "CONTROL_NET")])
     ids["g"].link(ids["method"], 0, other, "sparse_method")
     _out, report = converted(ids)
     reasons = kept(report)
-    assert f"its sparse method node {ids['method']} also feeds other nodes" in reasons[ids["loader"]]
-    assert reasons[ids["method"]].startswith(f"it feeds several nodes ({ids['loader']}, {other})")
+    assert f"its sparse method node {ids['method']} also feeds node {other} (ACN_SparseCtrlMergedLoaderAdvanced)" \
+        in reasons[ids["loader"]]
+    assert reasons[ids["method"]].startswith(f"it feeds node {other} (ACN_SparseCtrlMergedLoaderAdvanced) too")
     # from_start off (the first development layout): no single placement
     ids = sparse_graph(rgb=False, method=("ACN_SparseCtrlSpreadMethodNode", [False]))
     reasons = refused(ids)

@@ -8,8 +8,9 @@
   both packs add each keyframe to the chain it is given and sort by start_percent, equal starts in the order added.
 - **Latent keyframes** have no node of their own: a chain of them becomes the ``frames`` text of the keyframe or
   Controls node it feeds (``frames``).
-- **Loaders** (``ACN_ControlNetLoaderAdvanced``, ``ControlNetLoaderAdvanced``) become core Load ControlNet Model; with
-  timestep keyframes, followed by ControlNet Controls (Lightning) carrying them.
+- **Loaders** (``ACN_ControlNetLoaderAdvanced``, ``ControlNetLoaderAdvanced``) become core Load ControlNet Model, the
+  diff ones (``ACN_DiffControlNetLoaderAdvanced``, ``DiffControlNetLoaderAdvanced``) core Load ControlNet Model (diff)
+  on the same model; with timestep keyframes, followed by ControlNet Controls (Lightning) carrying them.
 - **Applies** (``ACN_AdvancedControlNetApply[_v2]``) become core Apply ControlNet; with timestep_kf /
   latent_kf_override / weights_override / mask_optional their control_net goes through a ControlNet Controls
   (Lightning) of their own. Controls replace all the controls a CONTROL_NET had, so a loader's keyframes are carried
@@ -30,7 +31,7 @@ from .settings import _no_counterpart
 from .table import absent_types, mapping
 from .values import Refuse
 
-KEYFRAME, WEIGHTS, LOADER = "acn_keyframe", "acn_weights", "acn_loader"
+KEYFRAME, WEIGHTS, LOADER, SPARSECTRL = "acn_keyframe", "acn_weights", "acn_loader", "acn_sparsectrl"
 MAX_GUARANTEE = 10_000  # ControlNet Keyframe (Lightning)'s guarantee_steps maximum: longer than any run
 
 
@@ -171,23 +172,37 @@ def _loader_tk(node: Node, entry: dict) -> str | None:
     return linked[0] if linked else None
 
 
-def plan_loader(conv, node: Node, entry: dict, named: dict, plan: Plan):
-    conv.refuse_linked(node, entry)
-    linked = conv.linked_inputs(node, entry, named)
-    values, links = conv.target_widgets("ControlNetLoader", entry["widgets"], named, linked, plan.notes)
-    conv.refuse_unaccounted(node, set(entry.get("tk_inputs", [])) | set(links.values()))
+def loader_controls(conv, node: Node, entry: dict, out: tuple, plan: Plan, offset=(0, 130)) -> tuple:
+    """``out`` (the loaded CONTROL_NET) through a ControlNet Controls (Lightning) carrying the loader's timestep
+    keyframes (its ``tk_inputs``), or ``out`` itself when none are connected."""
     tk = _loader_tk(node, entry)
-    plan.emitted.append(Emitted(node.id, "ControlNetLoader", values,
-                                {k: ("old", *node.links[v]) for k, v in links.items()}, node))
+    if tk is None:
+        return out
+    controls = conv.new_id()
+    plan.emitted.append(Emitted(controls, "ADL_ControlNetControls", _defaults("ADL_ControlNetControls"),
+                                {"control_net": out, "keyframes": _require(conv, node, tk, "keyframes", plan)},
+                                node, new=True, offset=offset))
+    plan.notes.append(f"its {tk} (timestep keyframes) went onto ControlNet Controls (Lightning) after it")
+    return ("new", controls, 0)
+
+
+def plan_loader(conv, node: Node, entry: dict, named: dict, plan: Plan):
+    """Load ControlNet Model (core ``ControlNetLoader``, or ``DiffControlNetLoader`` with the diff loaders' model)."""
+    conv.refuse_linked(node, entry)
+    target = entry["target"]
+    linked = conv.linked_inputs(node, entry, named)
+    values, links = conv.target_widgets(target, entry["widgets"], named, linked, plan.notes)
+    sockets = entry.get("inputs", {})
+    conv.refuse_unaccounted(node, set(entry.get("tk_inputs", [])) | set(links.values()) | set(sockets))
+    inputs = {k: ("old", *node.links[v]) for k, v in links.items()}
+    inputs.update({t: ("old", *node.links[f]) for f, t in sockets.items() if f in node.links})
+    for foreign, name in sockets.items():
+        if foreign not in node.links:
+            plan.notes.append(f"its {foreign} is not connected; the converted node needs it as much as the original "
+                              f"did: connect one to its {name}")
+    plan.emitted.append(Emitted(node.id, target, values, inputs, node))
     plan.claimed.add(node.id)
-    out = ("new", node.id, 0)
-    if tk is not None:
-        controls = conv.new_id()
-        plan.emitted.append(Emitted(controls, "ADL_ControlNetControls", _defaults("ADL_ControlNetControls"),
-                                    {"control_net": out, "keyframes": _require(conv, node, tk, "keyframes", plan)},
-                                    node, new=True, offset=(0, 130)))
-        plan.notes.append(f"its {tk} (timestep keyframes) went onto ControlNet Controls (Lightning) after it")
-        out = ("new", controls, 0)
+    out = loader_controls(conv, node, entry, ("new", node.id, 0), plan)
     if conv.consumers.get((node.id, 0)):
         plan.redirects[(node.id, 0)] = out
 
@@ -210,7 +225,7 @@ def controls_for(conv, node: Node, entry: dict, control_ref: tuple, plan: Plan) 
     if not inputs and "latent_kf_override" not in node.links:
         return control_ref
     loader = motion.source(conv, node, "control_net")
-    if loader is not None and _kind(conv, loader) == LOADER:
+    if loader is not None and _kind(conv, loader) in (LOADER, SPARSECTRL):
         plan.requires.add(loader.id)
         tk = _loader_tk(loader, conv.table[loader.type])
         if tk is not None and "keyframes" in inputs:

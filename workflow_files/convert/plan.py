@@ -377,7 +377,12 @@ class Converter:
                 self.plans[node.id] = plan
                 for c in plan.claimed:
                     claimed_by[c] = node.id
+        owners = dict(claimed_by)
         motion.settle(self)
+        for part, owner in owners.items():  # a part of a plan that settle dropped: why it stays
+            if part != owner and part not in claimed_by and owner in self.refused and part not in self.part_refused:
+                self.part_refused[part] = f"it converts with node {owner} ({self.nodes[owner].type}), which was not " \
+                                          f"converted: {self.refused[owner]}"
         for node in foreign:  # absorbed kinds nobody took
             if node.id not in claimed_by and node.id not in self.refused:
                 kind = self.table[node.type]["kind"]

@@ -43,10 +43,13 @@ def _placement(conv, node: Node, entry: dict, plan: Plan) -> tuple[dict, dict]:
     if part is None:
         raise Refuse(f"its {spec['input']} comes from node {src.id} ({src.type}), which has no counterpart "
                      "(only the Index and Spread Method nodes convert, onto Apply SparseCtrl's placement)")
-    users = sorted({c.id for c in motion.consumers(conv, src.id, 0)})
-    if users != [node.id]:
-        conv.part_refused[src.id] = _shared(conv, src, users)
-        raise Refuse(f"its sparse method node {src.id} also feeds other nodes; give each loader its own")
+    users = sorted(motion.consumers(conv, src.id, 0), key=lambda n: n.id)
+    others = [u for u in users if u.type != node.type or motion.source(conv, u, spec["input"]) is not src]
+    if others:
+        conv.part_refused[src.id] = f"it feeds node {others[0].id} ({others[0].type}) too, which is not a " \
+                                    "SparseCtrl loader's sparse_method; it converts only with SparseCtrl loaders"
+        raise Refuse(f"its sparse method node {src.id} also feeds node {others[0].id} ({others[0].type}), which is "
+                     "not a SparseCtrl loader's sparse_method; give the loader its own")
     try:
         named, version = recognise(src, part)
         notes, refs = [], {}
@@ -78,7 +81,15 @@ def _placement(conv, node: Node, entry: dict, plan: Plan) -> tuple[dict, dict]:
     except Refuse as e:
         conv.part_refused[src.id] = str(e)
         raise Refuse(f"its sparse method node {src.id}: {e}") from None
-    absorb(plan, src, "sparse method", notes, version)
+    if users[0] is node:  # one plan removes it; each loader's applies get the same placement
+        absorb(plan, src, "sparse method", notes, version)
+    else:
+        plan.parts[src.id] = version
+    if len(users) > 1:  # all of them convert or none (the method node goes with the first)
+        plan.requires.update(u.id for u in users if u is not node)
+        plan.notes.append(f"sparse method node {src.id} is shared with SparseCtrl loader node(s) "
+                          f"{', '.join(str(u.id) for u in users if u is not node)}: each one's applies get its "
+                          "placement")
     return values, refs
 
 
@@ -132,19 +143,21 @@ def _hint(conv, apply: Node, entry: dict, loader: Node, plan: Plan) -> dict:
                      "to be an image, which only the apply it feeds reads); give each apply its own")
     try:
         _named, version = recognise(src, spec)
-        for name in (spec["image"], spec["vae"]):
-            if name not in src.links:
-                raise Refuse(f"its {name} is not connected")
+        if spec["image"] not in src.links:
+            raise Refuse(f"its {spec['image']} is not connected")
     except Refuse as e:
         conv.part_refused[src.id] = str(e)
         raise Refuse(f"its RGB preprocessor node {src.id}: {e}") from None
     notes = []
-    if "vae" in refs:
+    if spec["vae"] not in src.links:  # saved so, it did not run in Advanced-ControlNet either
+        notes.append(f"its {spec['vae']} is not connected (as saved, it could not run in Advanced-ControlNet either)")
+    elif "vae" in refs:
         notes.append("the apply's vae_optional was replaced by the preprocessor's vae (the one that encoded the hints)")
     for name, why in spec.get("dropped", {}).items():
         if name in src.links:
             notes.append(f"{name} dropped: {why}")
-    refs["vae"] = ("old", *src.links[spec["vae"]])
+    if spec["vae"] in src.links:
+        refs["vae"] = ("old", *src.links[spec["vae"]])
     plan.redirects[(src.id, 0)] = ("old", *src.links[spec["image"]])  # a Reroute after it now carries the images
     absorb(plan, src, "RGB preprocessor", notes, version)
     return refs
@@ -186,7 +199,7 @@ def plan_loader(conv, node: Node, entry: dict, named: dict, plan: Plan):
     run_checks(entry, named, plan.notes)
     linked = conv.linked_inputs(node, entry, named) - {entry["sparse_method"]["input"]}
     values, links = conv.target_widgets("ADL_LoadSparseCtrl", entry["widgets"], named, linked, plan.notes)
-    conv.refuse_unaccounted(node, set(links.values()) | {entry["sparse_method"]["input"]})
+    conv.refuse_unaccounted(node, set(links.values()) | {entry["sparse_method"]["input"]} | set(entry["tk_inputs"]))
     aware = named.get("context_aware", "nearest_hint")
     if aware not in NEAREST + OFF:
         raise Refuse(f"context_aware {aware!r} is not a value Advanced-ControlNet had (nearest_hint, off)")
@@ -196,8 +209,9 @@ def plan_loader(conv, node: Node, entry: dict, named: dict, plan: Plan):
     plan.emitted.append(Emitted(node.id, "ADL_LoadSparseCtrl", values,
                                 {k: ("old", *node.links[v]) for k, v in links.items()}, node))
     plan.claimed.add(node.id)
+    out = controls.loader_controls(conv, node, entry, ("new", node.id, 0), plan, offset=(0, 170))
     if conv.consumers.get((node.id, 0)):
-        plan.redirects[(node.id, 0)] = ("new", node.id, 0)
+        plan.redirects[(node.id, 0)] = out
     rgb = "rgb" in str(values.get("sparsectrl_name", "")).lower()
     for consumer in sorted(motion.consumers(conv, node.id, 0), key=lambda n: n.id):
         if consumer.type not in entry["applies"]:
