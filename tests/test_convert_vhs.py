@@ -31,6 +31,8 @@ SOCKETS = {
     "VHS_MergeImages": ([("images_A", "IMAGE"), ("images_B", "IMAGE")], [("IMAGE", "IMAGE"), ("count", "INT")]),
     "VHS_LoadAudioUpload": ([], [("audio", "AUDIO"), ("duration", "FLOAT")]),
     "VHS_LoadAudio": ([], [("audio", "AUDIO"), ("duration", "FLOAT")]),
+    "VHS_LoadImages": ([], [("IMAGE", "IMAGE"), ("MASK", "MASK"), ("frame_count", "INT")]),
+    "VHS_LoadImagesPath": ([], [("IMAGE", "IMAGE"), ("MASK", "MASK"), ("frame_count", "INT")]),
 }
 TO = re.compile(r"^(\w+) \(node (-?[\w:]+)\)$")
 

@@ -125,7 +125,7 @@ class Converter:
         for target_name, foreign_name in widget_links.items():
             inputs[target_name] = ("old", *node.links[foreign_name])
         inputs.update(settings.adjust_inputs(self, node, entry, plan))
-        handled_slots = self.info_readers(node, entry, plan)
+        handled_slots = self.info_readers(node, entry, values, set(widget_links.values()) | linked, plan)
         slots = max([len(mapping()["targets"][target]["outputs"])] + [int(s) + 1 for s in entry.get("outputs_refused", {})]
                     + [int(s) + 1 for s in entry.get("outputs_passthrough", {})])
         self.redirect_outputs(node, entry, plan, slots + 2, handled=handled_slots)
@@ -152,28 +152,9 @@ class Converter:
             else:
                 raise Refuse(entry.get("outputs_refused", {}).get(str(slot), f"{where}output {slot} has no counterpart"))
 
-    def info_readers(self, node: Node, entry: dict, plan: Plan) -> set:
-        """VHS's video-info readers on the loader's VHS_VIDEOINFO output: the slots the table maps (fps,
-        frame_count) come from the converted loader's outputs instead, and the readers go. Returns the
-        loader's output slots so handled."""
-        spec = entry.get("info_output")
-        if not spec or not self.consumers.get((node.id, spec["slot"])):
-            return set()
-        for reader_id, _input in self.consumers[(node.id, spec["slot"])]:
-            reader = self.nodes[reader_id]
-            slots = spec["readers"].get(reader.type)
-            if slots is None:
-                raise Refuse(entry["outputs_refused"][str(spec["slot"])] + f" (node {reader_id} {reader.type} reads it)")
-            used = sorted({s for (src, s) in self.consumers if src == reader_id and self.consumers[(src, s)]})
-            extra = [s for s in used if str(s) not in slots]
-            if extra:
-                raise Refuse(f"node {reader_id} ({reader.type}) output {extra[0]} is used; only "
-                             f"{', '.join(slots)} (fps, frame_count of the loaded frames) have a counterpart")
-            for slot, target_slot in slots.items():
-                plan.redirects[(reader_id, int(slot))] = ("new", node.id, target_slot)
-            plan.claimed.add(reader_id)
-            plan.parts[reader_id] = "reads fps / frame_count: now the loader's own outputs"
-        return {spec["slot"]}
+    def info_readers(self, node: Node, entry: dict, values: dict, linked: set, plan: Plan) -> set:
+        """VHS's video-info readers on the loader's VHS_VIDEOINFO output (``vhs.info_readers``)."""
+        return vhs.info_readers(self, node, entry, values, linked, plan)
 
     def lora_chain(self, consumer: Node, module_ref: tuple, plan: Plan) -> tuple:
         """The Motion LoRAs on ``consumer``'s motion_lora input as ADL_LoadMotionLoRA nodes after ``module_ref``."""

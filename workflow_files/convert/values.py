@@ -163,7 +163,21 @@ def _vhs_load_video_path(named: dict, values: dict, notes: list, linked: set):
     values["path"] = path
 
 
+VHS_COMBINE_DEFAULTS = {"frame_rate": 8, "filename_prefix": "AnimateDiff", "format": "image/gif"}
+VHS_COMBINE_NAMES = {"frame_rate", "loop_count", "filename_prefix", "format", "pingpong", "save_output", "images", "audio",
+                     "meta_batch", "vae", "latents", "videopreview", "lossless",  # and the format options over time:
+                     "bitrate", "coder", "context", "crf", "dither", "gop_size", "input_color_depth", "level", "megabit",
+                     "pix_fmt", "profile", "quality", "save_metadata", "slicecrc", "slices", "trim_to_audio"}
+
+
 def _vhs_video_combine(named: dict, values: dict, notes: list, linked: set):
+    missing = [n for n in VHS_COMBINE_DEFAULTS if n not in named and n not in linked]
+    if missing:
+        notes.append(f"{', '.join(missing)} not in the file: VideoHelperSuite's default "
+                     f"{', '.join(f'{n} {VHS_COMBINE_DEFAULTS[n]}' for n in missing)} is used")
+    unknown = sorted(n for n in named if n not in VHS_COMBINE_NAMES and n not in linked)
+    if unknown:
+        notes.append(f"{', '.join(unknown)}: not a Video Combine input VideoHelperSuite has had; dropped")
     crf = named.get("crf")
     fmt = values.get("format")
     if crf is not None and "crf" not in linked:
@@ -201,6 +215,39 @@ def _vhs_load_video_ffmpeg(named: dict, values: dict, notes: list, linked: set):
 def _vhs_load_video_ffmpeg_path(named: dict, values: dict, notes: list, linked: set):
     _vhs_load_video_path(named, values, notes, linked)
     _start_time(named, values, notes, linked)
+
+
+IMAGES_NOTE = ("Load Images (Lightning) orders the files naturally (frame2 before frame10; VideoHelperSuite sorted them "
+               "by name), brings every image to the first one's size (VideoHelperSuite: the most common size) and gives "
+               "an all-zero mask of the images' size when none has alpha (VideoHelperSuite: 64x64)")
+
+
+def _vhs_load_images(named: dict, values: dict, notes: list, linked: set):
+    if "directory" in linked:
+        raise Refuse("directory comes from another node; make it a widget first")
+    notes.append(IMAGES_NOTE)
+
+
+def _vhs_load_images_path(named: dict, values: dict, notes: list, linked: set):
+    """VHS's typed folder (absolute, or relative to ComfyUI's folder) → path under the input folder, or NAME [output]
+    / NAME [temp] for one under the output / temp folder."""
+    if "directory" in linked:
+        raise Refuse("the directory comes from another node; type it into the converted node's path instead")
+    path = str(named.get("directory") or "").strip().strip('"').replace("\\", "/")
+    while path.startswith("./"):
+        path = path[2:]
+    path = path.rstrip("/")
+    top, _, rest = path.partition("/")
+    if top in ("input", "output", "temp") and rest and ".." not in rest.split("/"):
+        values["path"] = rest if top == "input" else f"{rest} [{top}]"
+        notes.append(f"directory {named.get('directory')!r} became path {values['path']!r} (Load Images (Lightning) "
+                     "reads folders under the input folder, or NAME [output] / [temp])")
+    else:
+        values["path"] = path
+        notes.append(f"directory {named.get('directory')!r} is not a sub-folder of ComfyUI's input, output or temp "
+                     "folder: Load Images (Lightning) reads only those, so move the images into one and set path to it "
+                     "(the node says so when it runs)")
+    notes.append(IMAGES_NOTE)
 
 
 _FIZZ_KEY = re.compile(r"^\s*(\d+)\s*$")
@@ -251,4 +298,5 @@ def _fizz_prompt_schedule(named: dict, values: dict, notes: list, linked: set):
 
 TRANSFORMS = {"vhs_load_video": _vhs_load_video, "vhs_load_video_path": _vhs_load_video_path, "vhs_video_combine": _vhs_video_combine,
               "fizz_prompt_schedule": _fizz_prompt_schedule, "vhs_load_video_ffmpeg": _vhs_load_video_ffmpeg,
-              "vhs_load_video_ffmpeg_path": _vhs_load_video_ffmpeg_path}
+              "vhs_load_video_ffmpeg_path": _vhs_load_video_ffmpeg_path, "vhs_load_images": _vhs_load_images,
+              "vhs_load_images_path": _vhs_load_images_path}
