@@ -15,6 +15,7 @@ MOTION_VERSIONS = json.loads((FIXTURES / "motion_versions.json").read_text())  #
 SETTINGS_VERSIONS = json.loads((FIXTURES / "settings_versions.json").read_text())  # run in test_convert_settings.py
 CONTROLS_VERSIONS = json.loads((FIXTURES / "controls_versions.json").read_text())  # run in test_convert_controls.py
 VHS_VERSIONS = json.loads((FIXTURES / "vhs_versions.json").read_text())  # run in test_convert_vhs.py
+ADE_VERSIONS = json.loads((FIXTURES / "ade_versions.json").read_text())  # run in test_convert_ade_layouts.py
 FOREIGN_PACK_BADGES = ("🎭🅐🅓", "🎥🅥🅗🅢", "🛂🅐🅒🅝", "📅🅕🅝")
 
 
@@ -40,10 +41,10 @@ def test_fixtures_are_what_the_builders_write():
 def test_every_table_entry_has_a_version_case():
     covered = {(c["type"], c["version"])
                for c in VERSIONS["cases"] + VERSIONS["context_cases"] + MOTION_VERSIONS["cases"]
-               + SETTINGS_VERSIONS["cases"] + CONTROLS_VERSIONS["cases"] + VHS_VERSIONS["cases"]}
+               + SETTINGS_VERSIONS["cases"] + CONTROLS_VERSIONS["cases"] + VHS_VERSIONS["cases"] + ADE_VERSIONS["cases"]}
     for type_, entry in cv.mapping()["nodes"].items():
-        if entry["kind"] in ("ad_apply", "ad_sampling", "ad_lora", "ad_sample_settings"):
-            continue  # one layout each; covered by the workflow fixtures
+        if entry["kind"] == "ad_sampling":
+            continue  # one layout; covered by the workflow fixtures
         for version in entry["versions"]:
             assert any(t == type_ and v in version["name"] for t, v in covered), (type_, version["name"])
 

@@ -54,13 +54,14 @@ def linked_chain(g, nodes, prev_input, into, into_input):
         g.link(nodes[-1], 0, into, into_input)
 
 
-def adjust_graph(pe=(), weights=(), loader="ADE_LoadAnimateDiffModel"):
+def adjust_graph(pe=(), weights=(), loader="ADE_LoadAnimateDiffModel", settings_widgets=()):
     """A loader fed AnimateDiff settings with a PE chain and a weight chain ((type, widgets), first to last); a Gen2
     loader goes through Apply AnimateDiff Model into Use Evolved Sampling. (graph, ids of pe, weights, settings, loader)."""
     g = UIGraph()
     pe_ids = [g.node(t, w, inputs=[("prev_pe_adjust", "PE_ADJUST")], outputs=PE_ADJUST) for t, w in pe]
     weight_ids = [g.node(t, w, inputs=[("prev_weight_adjust", "WEIGHT_ADJUST")], outputs=WEIGHT_ADJUST) for t, w in weights]
-    settings = g.node("ADE_AnimateDiffSettings", [], inputs=[("pe_adjust", "PE_ADJUST"), ("weight_adjust", "WEIGHT_ADJUST")],
+    settings = g.node("ADE_AnimateDiffSettings", list(settings_widgets), inputs=[("pe_adjust", "PE_ADJUST"),
+                                                                             ("weight_adjust", "WEIGHT_ADJUST")],
                       outputs=[("AD_SETTINGS", "AD_SETTINGS")])
     linked_chain(g, pe_ids, "prev_pe_adjust", settings, "pe_adjust")
     linked_chain(g, weight_ids, "prev_weight_adjust", settings, "weight_adjust")
@@ -155,7 +156,7 @@ def test_version_recognised_and_values_translated(case):
     first = None  # the foreign node whose place the first converted node takes, when not the case's own
     if kind in ("ad_pe_adjust", "ad_weight_adjust", "ad_settings"):
         if kind == "ad_settings":
-            g, _pe, _w, node, _load = adjust_graph()
+            g, _pe, _w, node, _load = adjust_graph(settings_widgets=case["widgets_values"])
         else:
             g, pe, weights, _s, _load = adjust_graph(**{"pe" if kind == "ad_pe_adjust" else "weights":
                                                        [(case["type"], case["widgets_values"])]})

@@ -159,9 +159,10 @@ def _convert_graph(workflow, nodes: dict, ui: bool, first_id: int = 0) -> tuple[
             report["kept"].append({"id": rid(node.id), "type": node.type, "pack": pack,
                                    "reason": conv.part_refused.get(node.id) or f"not supported: {why}"})
         elif pack_of_unknown(node.type) and node.id not in conv.claimed_by:
-            report["kept"].append({"id": rid(node.id), "type": node.type, "pack": pack_of_unknown(node.type),
-                                   "reason": f"a {pack_of_unknown(node.type)} node this converter does not know "
-                                             "(not in its table): left as it was"})
+            pack = pack_of_unknown(node.type)
+            report["kept"].append({"id": rid(node.id), "type": node.type, "pack": pack,
+                                   "reason": f"an unknown node with {pack}'s prefix: not in this converter's table (a "
+                                             f"newer node than the table, or a name {pack} never had): left as it was"})
     report["kept"].sort(key=lambda k: (str(type(k["id"])), k["id"]))
     if ui:
         marked = {k["id"]: k["reason"] for k in report["kept"]}

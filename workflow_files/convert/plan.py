@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from . import controls, motion, settings, sparsectrl, vhs
+from . import controls, extras, motion, settings, sparsectrl, vhs
 from .graph import Node
 from .parts import Emitted, Plan
 from .parts import absorb as _absorb
@@ -55,6 +55,7 @@ class Converter:
         self.refused: dict[int, str] = {}
         self.claimed_by: dict[int, int] = {}
         self.part_refused: dict[int, str] = {}  # why a node converted as part of another's plan could not be
+        self.copies: dict[int, set] = {}  # a part several loaders share (``fed_by``) -> the loaders given a copy
 
     def new_id(self) -> int:
         self.next_id += 1
@@ -111,6 +112,7 @@ class Converter:
         motion.require_converted(self, node, entry, plan)
         motion.require_consumers(self, node, entry, plan)
         linked = self.linked_inputs(node, entry, named)
+        frames = extras.latent_frames(self, node, entry, named, linked) if "latent_frames" in entry else {}
         run_checks(entry, named, plan.notes)
         target = entry["target"]
         values, widget_links = self.target_widgets(target, entry.get("widgets", {}), named, linked, plan.notes)
@@ -124,6 +126,7 @@ class Converter:
                 inputs[target_name] = ("old", *node.links[foreign_name])
         for target_name, foreign_name in widget_links.items():
             inputs[target_name] = ("old", *node.links[foreign_name])
+        inputs.update(frames)
         inputs.update(settings.adjust_inputs(self, node, entry, plan))
         handled_slots = self.info_readers(node, entry, values, set(widget_links.values()) | linked, plan)
         slots = max([len(mapping()["targets"][target]["outputs"])] + [int(s) + 1 for s in entry.get("outputs_refused", {})]
@@ -196,9 +199,38 @@ class Converter:
         entry = self.table.get(node.type)
         if entry is None or entry["kind"] != kind:
             raise Refuse(f"its {input_name} come from node {node.id} ({node.type}), which has no counterpart")
-        if self.outside_consumers(node.id, 0, {consumer.id}):
-            raise Refuse(f"its {label} node {node.id} also feeds other nodes; give each its own")
+        others = self.outside_consumers(node.id, 0, {consumer.id})
+        if others:
+            if node.links or any(name != input_name or self.table.get(self.nodes[c].type, {}).get("kind") not in
+                                 ("ad_loader", "ad_sampling") for c, name in others):
+                raise Refuse(f"its {label} node {node.id} also feeds other nodes; give each its own")
+            self.copies.setdefault(node.id, set()).add(consumer.id)  # each loader gets its own copy (``share``)
         return node, entry
+
+    def part_id(self, node: Node) -> int:
+        """The id a part's converted node takes: its own, or a new one for each copy of a shared part."""
+        return self.new_id() if node.id in self.copies else node.id
+
+    def share(self):
+        """A part several loaders share (nothing connected into it) went into each as a copy; the original goes
+        when every node it feeds converted, and stays, with the reason, for those that did not."""
+        for node_id, users in sorted(self.copies.items()):
+            consumers = sorted({c for c, _n in self.consumers.get((node_id, 0), [])})
+            left = [c for c in consumers if c not in self.plans]
+            ids = ", ".join(map(str, consumers))
+            if len(left) == len(consumers):
+                self.part_refused[node_id] = f"it feeds several nodes ({ids}) and converts with each; none was converted"
+                continue
+            if left:
+                self.part_refused[node_id] = (
+                    f"it feeds several nodes ({ids}); each that converted has its own copy, and it stays for node "
+                    f"{left[0]} ({self.nodes[left[0]].type}), which was not converted")
+                continue
+            owner = min(users)
+            self.plans[owner].claimed.add(node_id)
+            self.claimed_by[node_id] = owner
+            for user in users:
+                self.plans[user].notes.append(f"node {node_id} fed several nodes ({ids}): each has its own copy of it now")
 
     def context_wrap(self, consumer: Node, model_ref: tuple, plan: Plan, noise_type: str | None = None) -> tuple:
         fed = self.fed_by(consumer, "context_options", "ad_context", "context options")
@@ -228,9 +260,13 @@ class Converter:
                 notes.append(f"context_length {values['context_length']} is more than Lightning's 32 positions")
         except Refuse as e:
             raise Refuse(f"context options node {ctx.id}: {e}") from None
-        plan.emitted.append(Emitted(ctx.id, "ADL_ContextOptions", values, {"model": model_ref}, ctx))
+        ctx_id = self.part_id(ctx)
+        plan.emitted.append(Emitted(ctx_id, "ADL_ContextOptions", values, {"model": model_ref}, ctx,
+                                    new=ctx_id != ctx.id, offset=(0, 60)))
         _absorb(plan, ctx, "context options", notes, version)
-        return ("new", ctx.id, 0)
+        if ctx_id != ctx.id:
+            plan.claimed.discard(ctx.id)  # the original goes only when each node it feeds converted (``share``)
+        return ("new", ctx_id, 0)
 
     def finish_model_output(self, node: Node, out_ref: tuple, plan: Plan):
         for slot in range(1, 4):
@@ -326,6 +362,9 @@ class Converter:
     def plan_acn_weights(self, node: Node, entry: dict, named: dict, plan: Plan):
         controls.plan_weights(self, node, entry, named, plan)
 
+    def plan_ad_unload(self, node: Node, entry: dict, named: dict, plan: Plan):
+        extras.plan_unload(self, node, entry, plan)
+
     def plan_vhs_core(self, node: Node, entry: dict, named: dict, plan: Plan):
         vhs.plan(self, node, entry, named, plan)
 
@@ -333,7 +372,7 @@ class Converter:
     def run(self):
         # SparseCtrl loaders first: they take the apply nodes they feed, which otherwise convert as plain ControlNet
         order = {"acn_sparsectrl": 0, "replace": 1, "acn_loader": 1, "acn_apply": 1, "acn_keyframe": 1, "acn_weights": 1,
-                 "vhs_core": 1, "ad_loader": 2, "ad_sampling": 2}
+                 "vhs_core": 1, "ad_unload": 1, "ad_loader": 2, "ad_sampling": 2}
         foreign = [n for n in self.nodes.values() if n.type in self.table]
         claimed_by = self.claimed_by
         for kind_rank in (0, 1, 2):
@@ -364,6 +403,7 @@ class Converter:
             if part != owner and part not in claimed_by and owner in self.refused and part not in self.part_refused:
                 self.part_refused[part] = f"it converts with node {owner} ({self.nodes[owner].type}), which was not " \
                                           f"converted: {self.refused[owner]}"
+        self.share()
         for node in foreign:  # absorbed kinds nobody took
             if node.id not in claimed_by and node.id not in self.refused:
                 kind = self.table[node.type]["kind"]

@@ -242,6 +242,8 @@ def sample_settings(conv, consumer: Node, plan: Plan) -> tuple[str | None, tuple
         if noise == "FreeNoise" and not windows:
             notes.append("noise_type FreeNoise only acts across context windows, and there are none: dropped")
         absorb(plan, node, "sample settings", notes, version)
+        if node.id in conv.copies:
+            plan.claimed.discard(node.id)
         return noise, None
     if values["noise_type"] in CONTEXT_NOISE:
         if windows:
@@ -250,9 +252,13 @@ def sample_settings(conv, consumer: Node, plan: Plan) -> tuple[str | None, tuple
         else:
             notes.append(f"noise_type {values['noise_type']} only acts across context windows, and there are none: "
                          "the noise stays as drawn, as in AnimateDiff-Evolved")
-    plan.emitted.append(Emitted(node.id, "ADL_SampleSettings", values, refs, node))
+    settings_id = conv.part_id(node)
+    plan.emitted.append(Emitted(settings_id, "ADL_SampleSettings", values, refs, node, new=settings_id != node.id,
+                                offset=(0, 60)))
     absorb(plan, node, "sample settings", notes, version)
-    return None, ("new", node.id, 0)
+    if settings_id != node.id:
+        plan.claimed.discard(node.id)  # the original goes only when each loader it feeds converted (``share``)
+    return None, ("new", settings_id, 0)
 
 
 def _saved_seed_override(node: Node, named: dict, notes: list):

@@ -30,6 +30,8 @@ def _kind_ok(kind: str, v) -> bool:
         return isinstance(v, dict)
     if kind == "null":
         return v is None
+    if kind == "empty":  # a frontend-only widget (a pack's autosize or notice widget), saved as ""
+        return v == ""
     return False
 
 
@@ -46,7 +48,7 @@ def recognise(node: Node, entry: dict) -> tuple[dict, str]:
         raw = []
     if isinstance(raw, dict):
         label = "named widget values" if node.ui else "API format (named inputs)"
-        return {k: v for k, v in raw.items()}, label
+        return _omitted(node, entry, dict(raw), label)
     if not isinstance(raw, list):
         raise Refuse(f"widgets_values is neither a list nor an object: {str(raw)[:60]}")
     trailing = entry.get("trailing", {"max": 0, "kinds": []})
@@ -65,6 +67,24 @@ def recognise(node: Node, entry: dict) -> tuple[dict, str]:
                      "open and re-save it with a current version of its pack, or rebuild it by hand")
     best = max(fits, key=lambda v: len(v["widgets"]))  # the longest fit: trailing values never shadow a widget
     return {name: v for (name, _kind), v in zip(best["widgets"], raw)}, best["name"]
+
+
+def _omitted(node: Node, entry: dict, named: dict, label: str) -> tuple[dict, str]:
+    """An API prompt may leave out a node's optional inputs; the pack then runs with its own defaults, which the
+    table names (``omitted``: input -> the value the pack uses). Said in the layout's label, with the inputs the
+    node has never had (ComfyUI passes a node only the inputs it declares)."""
+    omitted = entry.get("omitted")
+    if node.ui or not omitted:
+        return named, label
+    used = {k: v for k, v in omitted.items() if k not in named and k not in node.links}
+    named.update(used)
+    known = {w for v in entry.get("versions", []) for w, _k in v["widgets"]} | set(omitted)
+    extra = sorted(k for k in named if k not in known)
+    if used:
+        label += "; left out, so as the pack runs without them: " + ", ".join(f"{k} {v!r}" for k, v in used.items())
+    if extra:
+        label += "; not inputs of this node, so ignored as ComfyUI ignores them: " + ", ".join(extra)
+    return named, label
 
 
 def translate(spec: dict, named: dict, linked: set, notes: list) -> object:
@@ -255,7 +275,11 @@ _FIZZ_KEY = re.compile(r"^\s*(\d+)\s*$")
 
 def _fizz_prompt_schedule(named: dict, values: dict, notes: list, linked: set):
     text, frames = named.get("text"), named.get("max_frames")
-    if not isinstance(text, str) or not isinstance(frames, int) or frames < 1:
+    if "max_frames" in linked:
+        frames = None  # fed by another node: Prompt Travel's frames takes the same link
+    elif not isinstance(frames, int) or frames < 1:
+        raise Refuse("text or max_frames is missing")
+    if not isinstance(text, str):
         raise Refuse("text or max_frames is missing")
     body = text.replace("\n", "").strip()
     body = re.sub(r",\s*$", "", body)
@@ -277,7 +301,7 @@ def _fizz_prompt_schedule(named: dict, values: dict, notes: list, linked: set):
             raise Refuse("the schedule has '--neg' parts (negative prompts per keyframe); no counterpart")
         full = " ".join(p for p in (pre.strip(), prompt.strip(), app.strip()) if p)
         frame = int(match.group(1))
-        if frame >= frames:
+        if frames is not None and frame >= frames:
             notes.append(f"keyframe {frame} is past max_frames {frames} and was left out")
             continue
         rows.append((frame, full.replace("\n", " ")))
@@ -291,7 +315,11 @@ def _fizz_prompt_schedule(named: dict, values: dict, notes: list, linked: set):
     if rows[0][0] != 0:
         notes.append(f"the first keyframe is {rows[0][0]}: frames before it hold its prompt (as FizzNodes does)")
     values["text"] = "\n".join(f"{f}: {p}" for f, p in rows)
-    values["frames"] = frames
+    if frames is not None:
+        values["frames"] = frames
+    else:
+        notes.append("max_frames comes from another node, and Prompt Travel's frames takes the same link; a keyframe at "
+                     "or past that count stops Prompt Travel with an error naming it (FizzNodes left such keyframes out)")
     notes.append("FizzNodes blends neighbouring keyframes' conditionings; Prompt Travel interpolates linearly between "
                  "keyframes too, per frame")
 

@@ -1,0 +1,121 @@
+"""AnimateDiff-Evolved's extras and FizzNodes' latent-driven schedule: the deprecated combine node onto Save Video
+(Lightning) (transform ``ade_combine``), the unload node (kind ``ad_unload``: it goes, its MODEL the model from before
+AnimateDiff), and the frame count of ``BatchPromptScheduleLatentInput`` taken from the empty latent it is fed
+(``latent_frames``)."""
+from __future__ import annotations
+
+from . import motion
+from .graph import Node
+from .parts import Plan
+from .values import TRANSFORMS, Refuse
+
+AD_MODEL_KINDS = ("ad_loader", "ad_sampling")  # nodes that put a motion module on their model input
+
+
+# --------------------------------------------------------------------------------------------------------
+# ADE_AnimateDiffCombine → Save Video (Lightning)
+# --------------------------------------------------------------------------------------------------------
+COMBINE_NAMES = {"images", "frame_rate", "loop_count", "filename_prefix", "format", "pingpong", "save_image",
+                 "deprecation_warning"}
+COMBINE_CRF = {"mp4": 19, "webm": 23}  # AnimateDiff-Evolved's h264-mp4 / webm format files
+
+
+def _ade_combine(named: dict, values: dict, notes: list, linked: set):
+    save = named.get("save_image", True)
+    if save in (False, "Disabled"):
+        notes.append("save_image was off (a temp preview only): Save Video (Lightning) always saves to the output folder")
+    missing = [n for n in ("filename_prefix", "format") if n not in named and n not in linked]
+    if missing:
+        notes.append(f"{' and '.join(missing)} not in the file: AnimateDiff-Evolved's "
+                     + ", ".join({"filename_prefix": "'AnimateDiff'", "format": "'image/gif'"}[n] for n in missing)
+                     + " is used")
+    unknown = sorted(n for n in named if n not in COMBINE_NAMES and n not in linked)
+    if unknown:
+        notes.append(f"{', '.join(unknown)}: not an input AnimateDiff Combine has had; dropped")
+    if values.get("format") in COMBINE_CRF:
+        values["crf"] = COMBINE_CRF[values["format"]]
+    if values.get("fps") is not None and not isinstance(values["fps"], tuple):
+        values["fps"] = float(values["fps"])
+
+
+TRANSFORMS["ade_combine"] = _ade_combine
+
+
+# --------------------------------------------------------------------------------------------------------
+# ADE_AnimateDiffUnload: the model without AnimateDiff
+# --------------------------------------------------------------------------------------------------------
+def plan_unload(conv, node: Node, entry: dict, plan: Plan):
+    """AnimateDiff-Evolved's unload gives its model back without the motion module put on it. Directly after a loader
+    (or Use Evolved Sampling) that is the loader's own model input; with no AnimateDiff node upstream, the model as it
+    comes. Anything between (a LoRA on the animated model, say) is left for a person to rebuild."""
+    conv.refuse_unaccounted(node, {"model"})
+    if not conv.consumers.get((node.id, 0)):
+        raise Refuse("its MODEL output is not connected: nothing to wire")
+    link = node.links.get("model")
+    if link is None:
+        raise Refuse("its model input is not connected (AnimateDiff-Evolved would stop here too): nothing to wire "
+                     "its output to")
+    src = motion.source(conv, node, "model")
+    if src is not None and conv.table.get(src.type, {}).get("kind") in AD_MODEL_KINDS:
+        before = src.links.get("model")
+        if before is None:
+            raise Refuse(f"the AnimateDiff node it unloads ({src.id}, {src.type}) has no model input connected")
+        plan.redirects[(node.id, 0)] = ("old", *before)
+        plan.notes.append(f"removed: its MODEL is now node {src.id}'s model input, the model without AnimateDiff "
+                          "(ComfyUI manages memory itself)")
+    else:
+        upstream = _animatediff_upstream(conv, src)
+        if upstream is not None:
+            raise Refuse(f"the model it unloads from comes from AnimateDiff node {upstream.id} ({upstream.type}) "
+                         f"through node {src.id} ({src.type}): the model without the motion module has to be wired "
+                         "by hand")
+        plan.redirects[(node.id, 0)] = ("old", *link)
+        plan.notes.append("removed: no AnimateDiff node is upstream, so its MODEL is the model it was given "
+                          "(ComfyUI manages memory itself)")
+    plan.claimed.add(node.id)
+
+
+def _animatediff_upstream(conv, node: Node | None) -> Node | None:
+    """The first AnimateDiff loader / sampling node on the chain of ``model`` inputs above ``node``."""
+    seen = set()
+    while node is not None and node.id not in seen:
+        seen.add(node.id)
+        if conv.table.get(node.type, {}).get("kind") in AD_MODEL_KINDS:
+            return node
+        node = motion.source(conv, node, "model")
+    return None
+
+
+# --------------------------------------------------------------------------------------------------------
+# BatchPromptScheduleLatentInput: max_frames from the latent it is fed
+# --------------------------------------------------------------------------------------------------------
+def latent_frames(conv, node: Node, entry: dict, named: dict, linked: set) -> dict:
+    """FizzNodes counts the frames of the latent on ``num_latents`` when it runs; Prompt Travel (Lightning) takes
+    frames as a number or an INT link. An empty latent's batch_size is that count: its value (named max_frames
+    here), or the link that feeds it (Prompt Travel's frames input → ref, returned)."""
+    spec = entry["latent_frames"]
+    src = motion.source(conv, node, spec["input"])
+    if src is None:
+        raise Refuse(f"its {spec['input']} input is not connected: FizzNodes takes the frame count from that latent")
+    widget = spec["sources"].get(src.type)
+    if widget is None:
+        raise Refuse(f"its frame count is the batch size of the latent from node {src.id} ({src.type}), known only when "
+                     f"it runs; Prompt Travel (Lightning) takes frames as a number or an INT link (only an empty "
+                     f"latent's batch_size, {', '.join(sorted(spec['sources']))}, is read here): set frames by hand")
+    if widget in src.links:
+        linked.add("max_frames")
+        return {"frames": ("old", *src.links[widget])}
+    values = src.widget_values()
+    layout = conv.table[src.type]["versions"][0]["widgets"] if src.type in conv.table else None
+    if isinstance(values, dict):
+        count = values.get(widget)
+    elif isinstance(values, list) and layout is not None and len(values) >= len(layout):
+        count = dict(zip([w for w, _k in layout], values)).get(widget)
+    elif isinstance(values, list) and len(values) >= 3:  # core Empty Latent Image: width, height, batch_size
+        count = values[2]
+    else:
+        count = None
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise Refuse(f"the batch_size of node {src.id} ({src.type}), its frame count, could not be read")
+    named["max_frames"] = count
+    return {}
