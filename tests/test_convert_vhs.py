@@ -227,6 +227,9 @@ def _host_module(name):
     imports. ComfyUI's main.py imports server before nodes; nodes.py puts comfy/ first on sys.path, where ``utils``
     is comfy/utils.py rather than the ComfyUI utils package server needs, so server is imported from the root."""
     if "server" not in sys.modules:
+        shadow = sys.modules.get("utils")
+        if shadow is not None and not hasattr(shadow, "__path__"):  # comfy/utils.py imported as a top-level "utils"
+            del sys.modules["utils"]
         sys.path.insert(0, str(COMFYUI_PATH))
         try:
             importlib.import_module("server")
