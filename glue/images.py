@@ -10,7 +10,7 @@ import folder_paths
 
 from ..video import VideoError
 from ..video.frames_folder import FolderOptions, folder_fingerprint, load_folder
-from .video import VideoPathError, _inside, _progress
+from .video import VideoPathError, _progress, input_candidate  # noqa: F401  (VideoPathError: what a bad path raises here)
 
 
 def input_folders() -> list[str]:
@@ -26,16 +26,8 @@ def input_folders() -> list[str]:
 def resolve_input_folder(name: str, input_name: str) -> str:
     """The full path of the folder ``name`` under the input folder (annotated ``… [output]``: that folder);
     refuses anything that leaves it, as Load Video refuses a clip outside it."""
-    if "\x00" in name:
-        raise VideoPathError(f"{input_name} '{name!r}' contains a NUL character.")
-    relative, base = folder_paths.annotated_filepath(name.strip())
-    base = base or folder_paths.get_input_directory()
-    relative = relative.strip().replace("\\", "/")
-    candidate = os.path.normpath(os.path.join(base, relative))
-    if not relative or not _inside(candidate, base):
-        raise VideoPathError(
-            f"{input_name} '{name}' is outside ComfyUI's input folder ({base}). Put the images in a folder inside "
-            "it (sub-folders are fine) and give its path relative to it, e.g. frames/shot1.")
+    candidate, base = input_candidate(name, input_name, "Put the images in a folder inside it (sub-folders are "
+                                                        "fine) and give its path relative to it, e.g. frames/shot1.")
     if not os.path.exists(candidate):
         raise VideoError(f"{input_name} '{name}': no such folder in ComfyUI's input folder ({base}). Create it "
                          "there and put the images in it, then press R to refresh the list.")

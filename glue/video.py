@@ -52,9 +52,9 @@ def _inside(path: str, folder: str) -> bool:
     return os.path.commonpath([os.path.abspath(path), folder]) == folder
 
 
-def resolve_input(name: str, input_name: str) -> str:
-    """The full path of ``name`` under the input folder (``… [output]`` / ``… [temp]``: those folders).
-    Refuses anything that leaves the folder; symlinks placed inside it by the machine's owner are followed."""
+def input_candidate(name: str, input_name: str, put: str) -> tuple[str, str]:
+    """(full path, folder) of ``name`` under the input folder (``… [output]`` / ``… [temp]``: those folders),
+    refusing a NUL or anything that leaves the folder (``put``: what to put there, and an example path)."""
     if "\x00" in name:
         raise VideoPathError(f"{input_name} '{name!r}' contains a NUL character.")
     relative, base = folder_paths.annotated_filepath(name.strip())
@@ -62,9 +62,15 @@ def resolve_input(name: str, input_name: str) -> str:
     relative = relative.strip().replace("\\", "/")
     candidate = os.path.normpath(os.path.join(base, relative))
     if not relative or not _inside(candidate, base):
-        raise VideoPathError(
-            f"{input_name} '{name}' is outside ComfyUI's input folder ({base}). Put the clip inside that folder "
-            "(sub-folders are fine) and give its path relative to it, e.g. clips/shot1.mp4.")
+        raise VideoPathError(f"{input_name} '{name}' is outside ComfyUI's input folder ({base}). {put}")
+    return candidate, base
+
+
+def resolve_input(name: str, input_name: str) -> str:
+    """The full path of ``name`` under the input folder (``… [output]`` / ``… [temp]``: those folders).
+    Refuses anything that leaves the folder; symlinks placed inside it by the machine's owner are followed."""
+    candidate, base = input_candidate(name, input_name, "Put the clip inside that folder (sub-folders are fine) "
+                                                        "and give its path relative to it, e.g. clips/shot1.mp4.")
     if not os.path.exists(candidate):
         raise VideoError(f"{input_name} '{name}' is not in ComfyUI's input folder ({base}). Upload it with the "
                          "node's upload button or copy it there, then press R to refresh the list.")
