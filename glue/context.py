@@ -28,7 +28,7 @@ SCHEDULES = {"static": cw.ContextSchedules.STATIC_STANDARD, "uniform": cw.Contex
              "looped": cw.ContextSchedules.UNIFORM_LOOPED}
 FUSE_METHODS = {"pyramid": cw.ContextFuseMethods.PYRAMID, "flat": cw.ContextFuseMethods.FLAT,
                 "overlap-linear": cw.ContextFuseMethods.OVERLAP_LINEAR}
-NOISE_TYPES = ("per-frame", "FreeNoise", "FreeNoise (legacy)")  # append only: saved widget values
+NOISE_TYPES = ("per-frame", "FreeNoise", "FreeNoise (legacy)", "FreeNoise (AnimateDiff-Evolved)")  # append only
 KEY = "animatediff_lightning_context"
 
 
@@ -126,13 +126,26 @@ def freenoise_legacy(noise: torch.Tensor, length: int, overlap: int, seed: int) 
     """``"FreeNoise (legacy)"``, the pack's first FreeNoise, kept bit for bit for saved workflows: frames past
     the first window reuse that window's noise, shuffled per window step. On the uniform and looped schedules,
     whose windows shift every step, most windows then hold some noise frame twice (the static schedule's, which
-    line up with the blocks, do not); ``freenoise`` never lets that happen."""
+    line up with the blocks, do not); ``freenoise`` never lets that happen. The shuffles are seeded with the
+    seed's low 48 bits."""
+    return _shuffled_repeats(noise, length, overlap, torch.Generator().manual_seed(int(seed) & 0xFFFFFFFFFFFF))
+
+
+def freenoise_ade(noise: torch.Tensor, length: int, overlap: int, seed: int) -> torch.Tensor:
+    """``"FreeNoise (AnimateDiff-Evolved)"``: AnimateDiff-Evolved's FreeNoise frame for frame, for converted
+    workflows — the legacy rule (the same placement and shuffles) seeded with the whole 64-bit seed, as ADE
+    seeds its CPU generator (``tests/parity_ade.py`` checks it against ADE's own function)."""
+    return _shuffled_repeats(noise, length, overlap, torch.Generator().manual_seed(int(seed) % 2 ** 64))
+
+
+def _shuffled_repeats(noise: torch.Tensor, length: int, overlap: int, g: torch.Generator) -> torch.Tensor:
+    """Frames past the first window take the noise of the frames one window back, in a shuffled order per
+    window step of ``length - overlap`` frames (the last step possibly shorter)."""
     frames = noise.shape[0]
     if frames <= length:
         return noise
     out = noise.clone()
     step = max(length - overlap, 1)
-    g = torch.Generator().manual_seed(int(seed) & 0xFFFFFFFFFFFF)
     for start in range(length, frames, step):
         end = min(start + step, frames)
         source = torch.arange(start - length, start - length + step)[: end - start]
@@ -236,6 +249,8 @@ def apply_context_noise(model_options: dict, noise: torch.Tensor, sigmas, seed) 
         noise = freenoise(noise, handler.context_length, handler.context_overlap, seed or 0, windows=windows)
     elif noise_type == "FreeNoise (legacy)":
         noise = freenoise_legacy(noise, handler.context_length, handler.context_overlap, seed or 0)
+    elif noise_type == "FreeNoise (AnimateDiff-Evolved)":
+        noise = freenoise_ade(noise, handler.context_length, handler.context_overlap, seed or 0)
     return noise
 
 

@@ -27,7 +27,7 @@ from ..motion_modules import MotionModuleError
 from ..motion_modules.noise import FreeInit, NoiseSettings, frequency_mix, low_pass_filter, prepare_noise
 from .cfg import CFGSchedule, CFGScheduleRun
 from .schedules import sigma_schedule_sampling
-from .context import SAMPLE_SETTINGS_KEY as KEY, apply_context_noise, freenoise, run_windows
+from .context import SAMPLE_SETTINGS_KEY as KEY, apply_context_noise, freenoise, freenoise_ade, run_windows
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,8 @@ def _deriver(model_options: dict, sigmas):
             return noise
         if noise_type == "repeated context":
             return torch.cat([noise[:length]] * (noise.shape[0] // length + 1), dim=0)[:noise.shape[0]]
+        if noise_type == "FreeNoise (AnimateDiff-Evolved)":
+            return freenoise_ade(noise, length, handler.context_overlap, seed)
         windows = run_windows(handler, noise.shape[0], sigmas.shape[-1], model_options)
         return freenoise(noise, length, handler.context_overlap, seed, windows=windows)
     return derive

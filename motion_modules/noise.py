@@ -6,8 +6,9 @@ The same numbers AnimateDiff-Evolved's sample settings give, so its files' frame
   own noise); ``auto1111`` draws frame i from a generator seeded with seed + i (as Automatic1111's batches);
   ``[gpu]`` draws on the sampling device's generator instead of the CPU's.
 - **noise types**: ``default``; ``constant`` (one noise frame for every frame); ``empty`` (zeros);
-  ``repeated context`` (the first context_length frames repeated) and ``FreeNoise`` (shuffled repeats across
-  context windows) are made from the drawn noise by the caller, who knows the windows.
+  ``repeated context`` (the first context_length frames repeated), ``FreeNoise`` (shuffled repeats across
+  context windows, never twice in a window) and ``FreeNoise (AnimateDiff-Evolved)`` (ADE's shuffled repeats,
+  frame for frame) are made from the drawn noise by the caller, who knows the windows.
 - **batch_offset** skips that many frames of the draw (frame 0 gets what frame batch_offset would have);
   **seed_offset** adds to the seed; a **seed override** replaces the sampler's seed for what is drawn (a
   list: one seed per frame, each on its own generator, always drawn; a single seed with every other setting
@@ -28,11 +29,11 @@ import torch.nn.functional as F
 
 from .errors import MotionModuleError
 
-NOISE_TYPES = ("default", "constant", "empty", "repeated context", "FreeNoise")
+NOISE_TYPES = ("default", "constant", "empty", "repeated context", "FreeNoise", "FreeNoise (AnimateDiff-Evolved)")
 SEED_GENS = ("comfy", "comfy [gpu]", "auto1111", "auto1111 [gpu]")
 USE_EXISTING = "use existing"
 APPLICATIONS = ("add", "add weighted", "normalized sum", "replace")
-DERIVED = ("repeated context", "FreeNoise")  # made from the drawn noise with the context windows
+DERIVED = ("repeated context", "FreeNoise", "FreeNoise (AnimateDiff-Evolved)")  # made with the context windows
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,9 @@ class ContextOptions(io.ComfyNode):
                                        "window's noise, shuffled, for steadier long videos; no window ever holds "
                                        "the same noise frame twice. FreeNoise (legacy): this pack's earlier "
                                        "FreeNoise (windows can repeat a noise frame), for reproducing saved "
-                                       "workflows."),
+                                       "workflows. FreeNoise (AnimateDiff-Evolved): AnimateDiff-Evolved's "
+                                       "FreeNoise frame for frame (windows can repeat a noise frame), for "
+                                       "converted workflows."),
             ],
             outputs=[io.Model.Output(tooltip="The model, sampling in context windows.")],
         )

@@ -12,7 +12,9 @@ BIG = 2 ** 53 - 1  # offsets: what the frontend holds exactly
 NOISE_TYPE_TOOLTIP = ("default: the sampler's noise; constant: one noise frame for every frame (static "
                       "start); empty: no noise; repeated context: the first window's noise repeated; FreeNoise: "
                       "related noise across context windows, never the same frame twice in a window (needs "
-                      "Context Options). The last two need context windows; without them the noise stays as drawn.")
+                      "Context Options); FreeNoise (AnimateDiff-Evolved): AnimateDiff-Evolved's FreeNoise frame for frame (a "
+                      "window can hold a noise frame twice), for converted workflows. The last three need context "
+                      "windows; without them the noise stays as drawn.")
 SEED_GEN_TOOLTIP = ("comfy: the whole video from one generator, as ComfyUI draws; auto1111: frame i from seed + i, "
                     "as Automatic1111 draws batches. [gpu]: on the GPU's generator (other numbers than the CPU's).")
 BATCH_OFFSET_TOOLTIP = "Skip this many frames of the draw: frame 0 gets the noise frame batch_offset would have."

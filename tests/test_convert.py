@@ -173,7 +173,7 @@ def test_gen2_lora_chain_context_and_prompt_travel():
     assert loras == [0.5, 0.8]
     assert [n.get("title") for n in by_type(converted, "ADL_LoadMotionLoRA") if n.get("title")] == ["second camera move"]
     [ctx] = by_type(converted, "ADL_ContextOptions")
-    assert named(ctx)["noise_type"] == "FreeNoise"  # from the sample settings, which are gone
+    assert named(ctx)["noise_type"] == "FreeNoise (AnimateDiff-Evolved)"  # from the sample settings, now gone
     assert not by_type(converted, "ADE_AnimateDiffSamplingSettings")
     [travel] = by_type(converted, "ADL_PromptTravel")
     assert named(travel) == {"text": "0: a cat walking in the snow\n4: a cat walking on the beach", "frames": 8}
@@ -410,7 +410,7 @@ def test_api_ids_from_expanded_subgraphs_are_kept():
 
 @pytest.mark.parametrize("widgets, outcome", [
     ([0, "default", "comfy", 0], "folded"), ([0, "FreeNoise", "comfy", 0, False], "folded"),
-    ([0, "FreeNoise", "comfy [gpu]", 0, False], {"noise_type": "FreeNoise", "seed_gen": "comfy [gpu]"}),
+    ([0, "FreeNoise", "comfy [gpu]", 0, False], {"noise_type": "FreeNoise (AnimateDiff-Evolved)", "seed_gen": "comfy [gpu]"}),
     ([2, "default", "comfy", 0, False], {"batch_offset": 2}), ([0, "default", "auto1111", 0, False], {"seed_gen": "auto1111"}),
     ([0, "default", "comfy", 0, True], "adapt_denoise_steps has no counterpart"),
 ])
@@ -431,7 +431,7 @@ def test_sample_settings_versions(widgets, outcome):
     assert not report["kept"] and not by_type(converted, "ADE_AnimateDiffSamplingSettings"), text
     assert ("early 2024" if len(widgets) == 4 else "2024+ (+ adapt_denoise_steps)") in text
     if widgets[1] == "FreeNoise":
-        assert "FreeNoise only acts across context windows" in text
+        assert "only acts across context windows" in text
     made = by_type(converted, "ADL_SampleSettings")
     if outcome == "folded":
         assert not made

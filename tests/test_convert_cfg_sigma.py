@@ -94,7 +94,7 @@ def test_only_custom_cfg_still_makes_sample_settings():
             g.link(schedule(g, "lcm"), 0, settings, "sigma_schedule")
         converted, report, [node] = converted_settings(g)
         assert not report["kept"], report["kept"]
-        assert named(node)["noise_type"] == "FreeNoise"
+        assert named(node)["noise_type"] == "FreeNoise (AnimateDiff-Evolved)"
         assert ("ADL_SampleSettings", 0, "ADL_ApplyMotionModule", "sample_settings") in _links(converted)
 
 

@@ -407,7 +407,7 @@ def test_adjustments_in_api_format():
     ([0, "constant", "comfy", 0, False], {"noise_type": "constant"}),
     ([0, "empty", "comfy", 0, False], {"noise_type": "empty"}),
     ([0, "repeated_context", "comfy", 0, False], {"noise_type": "repeated context"}),
-    ([1, "FreeNoise", "auto1111", 2, False], {"noise_type": "FreeNoise", "seed_gen": "auto1111", "seed_offset": 2,
+    ([1, "FreeNoise", "auto1111", 2, False], {"noise_type": "FreeNoise (AnimateDiff-Evolved)", "seed_gen": "auto1111", "seed_offset": 2,
                                               "batch_offset": 1}),
 ])
 def test_sample_settings_beyond_freenoise_become_a_sample_settings_node(widgets, values):
@@ -421,12 +421,14 @@ def test_sample_settings_beyond_freenoise_become_a_sample_settings_node(widgets,
     assert ("ADL_SampleSettings", 0, "ADL_ApplyMotionModule", "sample_settings") in _links(converted)
     [ctx] = by_type(converted, "ADL_ContextOptions")
     assert named(ctx)["noise_type"] == "per-frame"  # FreeNoise, if set, is made by the Sample Settings' own draw
-    if values.get("noise_type") == "FreeNoise":
-        assert "noise_type FreeNoise is made by Sample Settings (Lightning)" in cv.format_report(report)
+    if values.get("noise_type") == "FreeNoise (AnimateDiff-Evolved)":
+        text = cv.format_report(report)
+        assert "noise_type FreeNoise (AnimateDiff-Evolved) is made by Sample Settings (Lightning)" in text
+        assert "ADE's FreeNoise frame for frame" in text
 
 
 def test_freenoise_or_defaults_alone_still_fold_into_the_context_options():
-    for widgets, noise in [([0, "FreeNoise", "comfy", 0, False], "FreeNoise"), ([0, "default", "comfy", 0], "per-frame")]:
+    for widgets, noise in [([0, "FreeNoise", "comfy", 0, False], "FreeNoise (AnimateDiff-Evolved)"), ([0, "default", "comfy", 0], "per-frame")]:
         g, settings, _l, _i, _ad = settings_graph(widgets, context=True)
         converted, report = cv.convert(g.workflow())
         assert not report["kept"] and not by_type(converted, "ADL_SampleSettings")

@@ -14,7 +14,7 @@ import comfy.context_windows as cw
 import comfy.model_management
 import comfy.sample
 from animatediff_lightning.glue.context import (NOISE_TYPES, ContextNoise, apply_context_windows, freenoise,
-                                                freenoise_legacy, make_handler, run_windows)
+                                                freenoise_ade, freenoise_legacy, make_handler, run_windows)
 from animatediff_lightning.glue.injection import apply_motion_module, load_motion_module_handle
 from animatediff_lightning.glue.sampling import euler_sampler, model_sigmas
 from support.models import tiny_motion_module_file
@@ -158,15 +158,15 @@ def test_per_frame_is_the_noise_itself():
 
 
 def test_noise_types_append_only():
-    assert NOISE_TYPES == ("per-frame", "FreeNoise", "FreeNoise (legacy)")
+    assert NOISE_TYPES == ("per-frame", "FreeNoise", "FreeNoise (legacy)", "FreeNoise (AnimateDiff-Evolved)")
 
 
-def legacy_rule(frames: int, length: int, overlap: int, seed: int) -> list[int]:
+def legacy_rule(frames: int, length: int, overlap: int, seed: int, seed_bits: int = 48) -> list[int]:
     """The legacy rule written out independently: block after block of ``length - overlap`` frames, each
     frame takes the source of the frame ``length`` before a seeded permutation of the block's positions."""
     src = list(range(frames))
     step = max(length - overlap, 1)
-    g = torch.Generator().manual_seed(seed % (1 << 48))
+    g = torch.Generator().manual_seed(seed % (1 << seed_bits))
     start = length
     while start < frames:
         n = min(step, frames - start)
@@ -284,3 +284,28 @@ def test_sampler_gets_no_repeated_noise_in_any_window(model):
     legacy_repeats = sum(torch.unique(x_legacy[w].reshape(len(w), -1), dim=0).shape[0] < len(w)
                          for _, w in legacy_windows)
     assert legacy_repeats > 0
+
+
+# "FreeNoise (AnimateDiff-Evolved)": ADE's _convert_to_freenoise (the same rule as legacy: the frames of each
+# window step take a seeded shuffle of the frames one window back) seeded with the whole seed, as ADE's CPU
+# generator is. tests/parity_ade.py runs ADE's own function beside it (docs/parity.md).
+@pytest.mark.parametrize("frames,length,overlap,seed", [(100, 16, 4, 0), (253, 8, 2, 2 ** 50 + 9), (64, 24, 12, 77),
+                                                        (40, 16, 0, 2 ** 64 - 1), (33, 16, 15, 12345)])
+def test_ade_freenoise_is_the_rule_with_the_whole_seed(frames, length, overlap, seed):
+    noise = torch.arange(frames, dtype=torch.float32).reshape(frames, 1, 1, 1).expand(frames, 4, 2, 2)
+    out = freenoise_ade(noise, length, overlap, seed)
+    assert torch.equal(out, noise[legacy_rule(frames, length, overlap, seed, seed_bits=64)])
+    if seed < 2 ** 48:
+        assert torch.equal(out, freenoise_legacy(noise, length, overlap, seed))
+
+
+def test_ade_freenoise_through_the_context_options_and_the_sample_settings():
+    """Both places that make context noise give ADE's arrangement: Context Options' noise_type, and Sample
+    Settings' (its derive step, which knows the run's windows)."""
+    from animatediff_lightning.glue.noise import _deriver
+    noise, seed = torch.randn(45, 4, 2, 2), 2 ** 52 + 3
+    handler = make_handler(16, 4, "uniform", "pyramid", False, "FreeNoise (AnimateDiff-Evolved)")
+    expected = noise[legacy_rule(45, 16, 4, seed, seed_bits=64)]
+    assert torch.equal(through_wrapper(noise, handler, sigmas_of(4), seed), expected)
+    derived = _deriver({"context_handler": handler}, sigmas_of(4))(noise, "FreeNoise (AnimateDiff-Evolved)", seed)
+    assert torch.equal(derived, expected)

@@ -22,9 +22,10 @@ import math
 from .graph import Node
 from .parts import Emitted, Plan, absorb
 from .table import absent_types, mapping
-from .values import Refuse, recognise, run_checks, translate, translate_value
+from .values import Refuse, recognise, run_checks, translate
 
-CONTEXT_NOISE = ("repeated context", "FreeNoise")  # made from the drawn noise with the context windows
+ADE_FREENOISE = "FreeNoise (AnimateDiff-Evolved)"  # ADE's FreeNoise frame for frame, on either node
+CONTEXT_NOISE = ("repeated context", "FreeNoise", ADE_FREENOISE)  # made from the drawn noise with the windows
 
 
 def _no_counterpart(node: Node) -> str:
@@ -236,10 +237,10 @@ def sample_settings(conv, consumer: Node, plan: Plan) -> tuple[str | None, tuple
         raise Refuse(f"sample settings node {node.id}: {e}") from None
     windows = "context_options" in consumer.links
     defaults = mapping()["targets"]["ADL_SampleSettings"]["defaults"]
-    if not refs and values["noise_type"] in ("default", "FreeNoise") and all(
+    if not refs and values["noise_type"] in ("default", ADE_FREENOISE) and all(
             values[k] == defaults[k] for k in ("seed_gen", "seed_offset", "batch_offset")):
-        noise = translate_value({"from": "noise_type", "table": entry["tables"]["noise_type"]}, values["noise_type"], notes)
-        if noise == "FreeNoise" and not windows:
+        noise = "per-frame" if values["noise_type"] == "default" else ADE_FREENOISE
+        if noise == ADE_FREENOISE and not windows:
             notes.append("noise_type FreeNoise only acts across context windows, and there are none: dropped")
         absorb(plan, node, "sample settings", notes, version)
         if node.id in conv.copies:
