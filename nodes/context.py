@@ -2,7 +2,7 @@
 from comfy_api.latest import io
 
 from ..glue.context import FUSE_METHODS, NOISE_TYPES, SCHEDULES, apply_context_windows, make_handler
-from ..glue.prompt_travel import travel_conditioning
+from ..glue.prompt_travel import PAST_LAST_FRAME, travel_conditioning
 from .types import CATEGORY
 
 LONG = f"{CATEGORY}/long video"
@@ -66,10 +66,15 @@ class PromptTravel(io.ComfyNode):
                                         "the two prompts; before the first and after the last they hold."),
                 io.Int.Input("frames", default=96, min=1, max=10000,
                              tooltip="Number of frames (the latent batch size)."),
+                io.Combo.Input("past_last_frame", options=list(PAST_LAST_FRAME), default="error", optional=True,
+                               tooltip="A keyframe at or past `frames`: error stops with a message naming it; "
+                                       "leave out skips it (and the lines continuing it), as FizzNodes' batch "
+                                       "schedules skip keyframes past max_frames. Converted FizzNodes files whose "
+                                       "frame count comes over a link use leave out."),
             ],
             outputs=[io.Conditioning.Output(tooltip="Per-frame conditioning; connect as positive.")],
         )
 
     @classmethod
-    def execute(cls, clip, text, frames) -> io.NodeOutput:
-        return io.NodeOutput(travel_conditioning(clip, text, frames))
+    def execute(cls, clip, text, frames, past_last_frame="error") -> io.NodeOutput:
+        return io.NodeOutput(travel_conditioning(clip, text, frames, past_last_frame))

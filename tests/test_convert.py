@@ -176,7 +176,8 @@ def test_gen2_lora_chain_context_and_prompt_travel():
     assert named(ctx)["noise_type"] == "FreeNoise (AnimateDiff-Evolved)"  # from the sample settings, now gone
     assert not by_type(converted, "ADE_AnimateDiffSamplingSettings")
     [travel] = by_type(converted, "ADL_PromptTravel")
-    assert named(travel) == {"text": "0: a cat walking in the snow\n4: a cat walking on the beach", "frames": 8}
+    assert named(travel) == {"text": "0: a cat walking in the snow\n4: a cat walking on the beach", "frames": 8,
+                             "past_last_frame": "error"}
     text = cv.format_report(report)
     assert "keyframe 99 is past max_frames 8" in text
     assert "sampler dpmpp_2m" in text and "scheduler karras" in text  # KSampler stays, the report says why it differs

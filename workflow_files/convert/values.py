@@ -318,8 +318,9 @@ def _fizz_prompt_schedule(named: dict, values: dict, notes: list, linked: set):
     if frames is not None:
         values["frames"] = frames
     else:
-        notes.append("max_frames comes from another node, and Prompt Travel's frames takes the same link; a keyframe at "
-                     "or past that count stops Prompt Travel with an error naming it (FizzNodes left such keyframes out)")
+        values["past_last_frame"] = "leave out"
+        notes.append("max_frames comes from another node, and Prompt Travel's frames takes the same link; keyframes at "
+                     "or past that count are left out when it runs (past_last_frame 'leave out'), as FizzNodes does")
     notes.append("FizzNodes blends neighbouring keyframes' conditionings; Prompt Travel interpolates linearly between "
                  "keyframes too, per frame")
 
