@@ -30,7 +30,8 @@ SETTINGS = (
     "chain, each in its own order (positions act before weights in both packs). print_adjustment is dropped (the "
     "loader's info output lists what was adjusted).\n\n"
     "Sample settings: `ADE_AnimateDiffSamplingSettings` with nothing but noise_type default or FreeNoise folds into the "
-    "converted Context Options (Lightning) as FreeNoise or per-frame; anything else (batch_offset, seed_offset, a "
+    "converted Context Options (Lightning) as FreeNoise (AnimateDiff-Evolved) — ADE's FreeNoise frame for frame, "
+    "checked against ADE's own function in docs/parity.md — or per-frame; anything else (batch_offset, seed_offset, a "
     "seed_gen other than comfy, noise_type constant / empty / repeated_context, noise layers, FreeInit, a seed_override "
     "link) becomes **Sample Settings (Lightning)** on Apply Motion Module's sample_settings (with FreeNoise, then, "
     "drawn by it before its layers, as in AnimateDiff-Evolved). Its noise layers become **Noise Layer (Lightning)** "
@@ -120,12 +121,14 @@ SWITCH = (
 def support_markdown() -> str:
     m = mapping()
     kinds = {"ad_loader": "Load Motion Module + Apply Motion Module (+ its Motion LoRAs and context options)",
-             "ad_sampling": "Apply Motion Module (with the Gen2 loader, apply node, LoRAs and context options it is fed)",
+             "ad_sampling": "Apply Motion Module (with the Gen2 loader, apply node, LoRAs and context options it is fed); "
+                            "with no motion model (m_models empty), its context options alone, as Context Options "
+                            "(Lightning) on the plain model (no context options: removed)",
              "ad_apply": "folded into the Apply Motion Module of the Use Evolved Sampling it feeds",
              "ad_lora": "Load Motion LoRA (Lightning), chained between Load Motion Module and Apply",
              "ad_context": "Context Options (Lightning), on the MODEL after Apply Motion Module",
              "ad_sample_settings": "Sample Settings (Lightning) on Apply Motion Module's sample_settings; with only "
-                                   "noise_type default / FreeNoise: FreeNoise on the converted Context Options "
+                                   "noise_type default / FreeNoise: FreeNoise (AnimateDiff-Evolved) on the converted Context Options "
                                    "(Lightning), defaults dropped",
              "ad_settings": "absorbed: its PE and weight adjustments become one chain into Load Motion Module's adjust",
              "ad_pe_adjust": "Adjust Motion Positions (Lightning), in the chain into Load Motion Module's adjust",

@@ -169,7 +169,7 @@ class LoaderPlanning:
         self.refuse_unaccounted(node, {"model", "m_models", "context_options", "sample_settings"})
         source = node.links.get("m_models")
         if source is None:
-            raise Refuse("no motion model is connected (m_models): nothing to convert it to")
+            return self.plan_windows_only(node, named, plan)
         apply_node = self.nodes[source[0]]
         apply_entry = self.table.get(apply_node.type)
         if apply_entry is None or apply_entry["kind"] != "ad_apply":
@@ -200,6 +200,28 @@ class LoaderPlanning:
         values.update(apply_values)
         refs.update({k: ("old", *node.links[v]) for k, v in links.items()})
         self.emit_apply(node, module_ref, values, refs, plan)
+
+    def plan_windows_only(self, node: Node, named: dict, plan: Plan):
+        """Use Evolved Sampling with no motion model: AnimateDiff-Evolved then samples the plain model, its
+        context options as windows over the batch (an image batch rendered in pieces) and its model sampling
+        kept under autoselect. That is Context Options (Lightning) on the model, which needs no motion module."""
+        if "model" not in node.links:
+            raise Refuse("its model input is not connected (AnimateDiff-Evolved would stop here too)")
+        if named.get("beta_schedule") not in ("autoselect", "use existing"):
+            raise Refuse(f"beta_schedule {named.get('beta_schedule')!r} without a motion model replaces the model's "
+                         "noise schedule; this converter carries a beta schedule only on Apply Motion Module")
+        noise, settings_ref = settings.sample_settings(self, node, plan)
+        if settings_ref is not None:
+            raise Refuse("its sample settings need a motion module to ride on (Sample Settings (Lightning) goes on "
+                         "Apply Motion Module), and no motion model is connected")
+        plan.claimed.add(node.id)
+        if "context_options" not in node.links:
+            plan.notes.append("no motion model and no context options: AnimateDiff-Evolved passes the model on "
+                              "as it is (autoselect keeps its sampling), so the node is removed")
+        else:
+            plan.notes.append("no motion model: AnimateDiff-Evolved samples the plain model in context windows over "
+                              "the batch; Context Options (Lightning) does the same on the model, no motion module")
+        self.finish_model_output(node, self.context_wrap(node, ("old", *node.links["model"]), plan, noise), plan)
 
 
 def _steps_note(model_name, plan: Plan):
