@@ -111,7 +111,6 @@ def write_report(path: Path, info: dict, args, results: dict, elapsed: float, mo
             "callback, after one warm-up run of each model at each size.", ""]
     lines128, ratio128, best128 = step_table(results["step128"], 128)
     out += lines128
-    cast = med(results["cast"])
     stored, kept = results["cast_dtypes"]
     out += ["", f"The file holds {str(stored).removeprefix('torch.')}; the module is kept in "
             f"{str(kept).removeprefix('torch.')}, the dtype ComfyUI picks for the SD1.5 UNet on this device, and its "

@@ -74,7 +74,7 @@ def main() -> None:
             profiles = {name: per_op(fn, a.repeats) for name, fn in runs.items()}
         print(f"\n{a.channels} channels, latent {latent}×{latent}, {a.frames} frames (outputs differ by {diff:.1e}); "
               f"best CPU s pack {best['pack']:.3f} / ADE {best['ade']:.3f} = {best['pack'] / best['ade']:.2f}×")
-        print(f"| op (ms per call of the module) | pack | ADE |\n|---|---|---|")
+        print("| op (ms per call of the module) | pack | ADE |\n|---|---|---|")
         for op in OPS:
             p, q = profiles["pack"][1].get(op, 0.0), profiles["ade"][1].get(op, 0.0)
             if p or q:

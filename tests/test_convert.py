@@ -417,7 +417,7 @@ def test_api_ids_from_expanded_subgraphs_are_kept():
 ])
 def test_sample_settings_versions(widgets, outcome):
     """ADE's sample settings (both layouts): defaults are dropped and FreeNoise goes onto the context options;
-    any other setting makes a Sample Settings (Lightning) (tests/test_convert_settings.py); what has no
+    any other setting makes a Sample Settings (Lightning) (tests/test_convert_sample_settings.py); what has no
     counterpart keeps the loader as it was."""
     g = UIGraph()
     settings = g.node("ADE_AnimateDiffSamplingSettings", widgets, outputs=[("settings", "SAMPLE_SETTINGS")])
