@@ -16,7 +16,7 @@ from test_convert import _consistent, _links, by_type, named
 CKPT = [("MODEL", "MODEL"), ("CLIP", "CLIP"), ("VAE", "VAE")]
 
 
-def windows_only(beta="autoselect", context=True, settings=None):
+def windows_only(beta="autoselect", context=True, settings=None, batched=None):
     g = UIGraph()
     ckpt = g.node("CheckpointLoaderSimple", ["m.safetensors"], outputs=CKPT)
     use = g.node("ADE_UseEvolvedSampling", [beta], inputs=[("model", "MODEL"), ("m_models", "M_MODELS"),
@@ -24,7 +24,11 @@ def windows_only(beta="autoselect", context=True, settings=None):
                                                            ("sample_settings", "SAMPLE_SETTINGS")],
                  outputs=[("MODEL", "MODEL")])
     g.link(ckpt, 0, use, "model")
-    if context:
+    if batched is not None:
+        ctx = g.node("ADE_BatchedContextOptions", batched, inputs=[("prev_context", "CONTEXT_OPTIONS")],
+                     outputs=[("CONTEXT_OPTS", "CONTEXT_OPTIONS")])
+        g.link(ctx, 0, use, "context_options")
+    elif context:
         ctx = g.node("ADE_StandardStaticContextOptions", [8, 4, "pyramid", False, 0, 1],
                      outputs=[("CONTEXT_OPTS", "CONTEXT_OPTIONS")])
         g.link(ctx, 0, use, "context_options")
@@ -63,7 +67,19 @@ def test_freenoise_sample_settings_fold_into_the_windows():
     assert named(ctx)["noise_type"] == "FreeNoise (AnimateDiff-Evolved)"
 
 
+def test_batched_windows_become_static_windows_without_overlap():
+    converted, report = windows_only(batched=[16, 0, 1])
+    _consistent(converted)
+    assert not report["kept"], report["kept"]
+    [ctx] = by_type(converted, "ADL_ContextOptions")
+    assert named(ctx) == {"context_length": 16, "context_overlap": 0, "context_schedule": "static",
+                          "fuse_method": "flat", "closed_loop": False, "noise_type": "per-frame"}
+    assert "each frame is denoised on its own, so the frames are the same" in cv.format_report(report)
+
+
 @pytest.mark.parametrize("kwargs, reason", [
+    ({"batched": [16, 0.5, 1]}, "start_percent 0.5"),
+    ({"batched": [1, 0, 1]}, "context_length 1"),
     ({"beta": "lcm"}, "beta_schedule 'lcm' without a motion model"),
     ({"settings": [2, "default", "comfy", 0, False]}, "need a motion module to ride on"),
 ])
@@ -73,9 +89,11 @@ def test_what_needs_a_motion_module_is_kept_with_the_reason(kwargs, reason):
     assert by_type(converted, "ADE_UseEvolvedSampling")
 
 
-def test_windows_over_a_plain_image_model_give_its_frames():
+@pytest.mark.parametrize("length, overlap, fuse", [(8, 4, "pyramid"), (8, 0, "flat")])
+def test_windows_over_a_plain_image_model_give_its_frames(length, overlap, fuse):
     """No motion module: every frame is denoised on its own, so windows (each frame in one or two, blended
-    with weights that sum to 1) give what the model gives on the whole batch."""
+    with weights that sum to 1) give what the model gives on the whole batch — 20 frames: with overlap 0 the last
+    window of 8 overlaps the one before, as ADE's batched windows' shorter last one does not."""
     base = tiny_model_patcher(seed=0)
     config = tiny_unet_config()
     g = torch.Generator().manual_seed(3)
@@ -88,5 +106,5 @@ def test_windows_over_a_plain_image_model_give_its_frames():
         return comfy.sample.sample_custom(model, noise, 1.0, euler_sampler(), sigmas, cond, negative,
                                           torch.zeros_like(noise), disable_pbar=True, seed=0)
     plain = run(base)
-    windowed = run(ContextOptions.execute(base, 8, 4, "static", "pyramid", False, "per-frame").result[0])
+    windowed = run(ContextOptions.execute(base, length, overlap, "static", fuse, False, "per-frame").result[0])
     assert float((windowed - plain).norm() / plain.norm()) < 1e-5

@@ -123,7 +123,9 @@ def support_markdown() -> str:
     kinds = {"ad_loader": "Load Motion Module + Apply Motion Module (+ its Motion LoRAs and context options)",
              "ad_sampling": "Apply Motion Module (with the Gen2 loader, apply node, LoRAs and context options it is fed); "
                             "with no motion model (m_models empty), its context options alone, as Context Options "
-                            "(Lightning) on the plain model (no context options: removed)",
+                            "(Lightning) on the plain model — ADE_BatchedContextOptions there as static windows "
+                            "without overlap, the same frames since each is denoised on its own (no context "
+                            "options: removed)",
              "ad_apply": "folded into the Apply Motion Module of the Use Evolved Sampling it feeds",
              "ad_lora": "Load Motion LoRA (Lightning), chained between Load Motion Module and Apply",
              "ad_context": "Context Options (Lightning), on the MODEL after Apply Motion Module",

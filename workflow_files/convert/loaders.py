@@ -221,7 +221,44 @@ class LoaderPlanning:
         else:
             plan.notes.append("no motion model: AnimateDiff-Evolved samples the plain model in context windows over "
                               "the batch; Context Options (Lightning) does the same on the model, no motion module")
-        self.finish_model_output(node, self.context_wrap(node, ("old", *node.links["model"]), plan, noise), plan)
+        model_ref = ("old", *node.links["model"])
+        out = self.batched_windows(node, model_ref, plan, noise) or self.context_wrap(node, model_ref, plan, noise)
+        self.finish_model_output(node, out, plan)
+
+    def batched_windows(self, node: Node, model_ref: tuple, plan: Plan, noise: str | None) -> tuple | None:
+        """ADE's batched context options (consecutive windows, no overlap, the last one shorter) on a plain model:
+        every frame is denoised on its own, so any windows give the same frames; they are Context Options
+        (Lightning) static with overlap 0 (its last window full-length, overlapping the one before), flat."""
+        source = node.links.get("context_options")
+        ctx = self.nodes[source[0]] if source else None
+        if ctx is None or ctx.type != "ADE_BatchedContextOptions":
+            return None
+        where = f"batched context options node {ctx.id}"
+        if self.outside_consumers(ctx.id, 0, {node.id}):
+            raise Refuse(f"{where} also feeds other nodes; give each its own")
+        if ctx.links:
+            raise Refuse(f"{where}: {', '.join(sorted(ctx.links))} connected (chained schedules or linked values); "
+                         "no counterpart")
+        raw = ctx.widget_values()
+        named = dict(zip(("context_length", "start_percent", "guarantee_steps"), raw)) if isinstance(raw, list) \
+            else dict(raw or {})
+        length = named.get("context_length", 16)
+        if not isinstance(length, int) or length < 2:
+            raise Refuse(f"{where}: context_length {length!r}; Context Options (Lightning) takes 2 or more")
+        if named.get("start_percent", 0) not in (0, 0.0, None):
+            raise Refuse(f"{where}: start_percent {named['start_percent']} (windows only from part-way) has no "
+                         "counterpart")
+        values = {"context_length": length, "context_overlap": 0, "context_schedule": "static", "fuse_method": "flat",
+                  "closed_loop": False, "noise_type": noise or "per-frame"}
+        ctx_id = self.part_id(ctx)
+        plan.emitted.append(Emitted(ctx_id, "ADL_ContextOptions", values, {"model": model_ref}, ctx,
+                                    new=ctx_id != ctx.id, offset=(0, 60)))
+        _absorb(plan, ctx, "context options", [
+            f"batched windows of {length} became Context Options (Lightning) static, overlap 0, flat: its last window "
+            "is full-length and overlaps the one before; with no motion module each frame is denoised on its own, "
+            "so the frames are the same (the windows only bound the memory)"], "batched (context_length, start_percent, "
+            "guarantee_steps)")
+        return ("new", ctx_id, 0)
 
 
 def _steps_note(model_name, plan: Plan):
