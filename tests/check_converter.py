@@ -8,7 +8,8 @@ Both sides get the same graph before converting (``shrink``: 64×64 px, 8 frames
 models under the name the file uses; every video / audio / image input → a generated clip or image). The
 original is then converted (``cv.convert``), both UI forms become API prompts through the live /object_info, and
 every output node that takes IMAGEs (VHS Video Combine, Save Image, Preview Image, Save Video (Lightning), …) is
-replaced on both sides by a core Save Image fed by the same IMAGE, so the frames are compared losslessly (PNG).
+replaced on both sides by a test-only node (tests/support/tensor_saver) that saves the same IMAGE as float32
+safetensors, so the frames are compared exactly, before any 8-bit rounding.
 Result per file: same frames (relative L2 ≤ 1e-4), differs, original fails, converted fails (with the error), or
 skipped (why). The table goes into docs/check-converter.md after every file. The packs are checkouts you point
 at (their own licences); nothing of them is in this project.
@@ -33,6 +34,7 @@ DOC = ROOT / "docs" / "check-converter.md"
 BEGIN, END = "<!-- check-converter:begin -->", "<!-- check-converter:end -->"
 SIZE, FRAMES, CONTEXT_FRAMES, STEPS, SEED = 64, 8, 16, 2, 42
 GOAL = 1e-4
+SAVER = "ADLTest_SaveImageTensor"  # tests/support/tensor_saver: the IMAGE saved as float32
 PACKS = {"ade": "ComfyUI-AnimateDiff-Evolved", "vhs": "ComfyUI-VideoHelperSuite",
          "acn": "ComfyUI-Advanced-ControlNet", "fizz": "ComfyUI_FizzNodes"}
 FRONTEND_ONLY = {"Note", "MarkdownNote", "PrimitiveNode", "Reroute"}
@@ -306,8 +308,8 @@ def to_prompt(wf, object_info) -> dict:
 
 
 def save_images_instead(prompt: dict, object_info: dict, side: str, stem: str) -> dict:
-    """Every output node fed IMAGEs → a core SaveImage fed the same IMAGE (prefix by side and node id); other
-    output nodes are dropped. Returns {node id: prefix}."""
+    """Every output node fed IMAGEs → the test-only float saver fed the same IMAGE (prefix by side and node id);
+    other output nodes are dropped. Returns {node id: prefix}."""
     outs = {}
     for nid, node in list(prompt.items()):
         info = object_info.get(node["class_type"], {})
@@ -320,19 +322,18 @@ def save_images_instead(prompt: dict, object_info: dict, side: str, stem: str) -
         del prompt[nid]
         if isinstance(images, list):
             prefix = f"check_converter/{stem}/{side}/{nid}"
-            prompt[nid] = {"class_type": "SaveImage", "inputs": {"images": images, "filename_prefix": prefix}}
+            prompt[nid] = {"class_type": SAVER, "inputs": {"images": images, "filename_prefix": prefix}}
             outs[nid] = prefix
     return outs
 
 
 def frames_of(server, outputs: dict, nid: str):
-    import numpy as np
-    from PIL import Image
-    images = outputs.get(nid, {}).get("images", [])
-    if not images:
+    """The saved IMAGE batch [N, H, W, C] as float64 in 0..1, or None."""
+    from safetensors.numpy import load_file
+    saved = outputs.get(nid, {}).get("tensors", [])
+    if not saved:
         return None
-    return np.stack([np.asarray(Image.open(server.base_dir / "output" / i["subfolder"] / i["filename"]),
-                                dtype=np.float64) for i in images])
+    return load_file(str(server.base_dir / "output" / saved[0]["filename"]))["images"].astype("float64")
 
 
 def rel_l2(a, b) -> float:
@@ -402,7 +403,7 @@ def check_file(server, object_info, name, wf, standins) -> tuple[str, str]:
     result = "same frames" if worst <= GOAL else "differs"
     if unchanged:
         return f"{result} ({worst:.1e}, graph unchanged)", f"the converted graph up to the images is the original; {note}"
-    diff = f"largest pixel difference {levels:.0f}/255 in {off:.2%} of values" if levels else "identical"
+    diff = f"largest difference {levels:.1e} (of 0..1) in {off:.2%} of values" if levels else "identical"
     return f"{result} ({worst:.1e})", f"{len(distances)} output(s), {', '.join(sorted(set(shapes)))}, {diff}; {note}"
 
 
@@ -475,7 +476,8 @@ def main() -> int:
     base = a.base or Path(tempfile.mkdtemp(prefix="check_converter_"))
     print(f"server base {base}", flush=True)
     server = ComfyServer(COMFYUI_PATH, base, {}, extra_args=["--preview-method", "none"],
-                         extra_custom_nodes={PACKS[k]: Path(getattr(a, k)).resolve() for k in PACKS})
+                         extra_custom_nodes={**{PACKS[k]: Path(getattr(a, k)).resolve() for k in PACKS},
+                                             "adl_test_tensor_saver": ROOT / "tests" / "support" / "tensor_saver"})
     files = standin_files(base)
     server.start(timeout=600)
     rows = read_rows(a.out) if a.only else {}
@@ -484,8 +486,8 @@ def main() -> int:
         f"{', --only runs' if a.only else ''}; ComfyUI at {COMFYUI_PATH.name}, CPU): each file shrunk the same way "
         f"on both sides ({SIZE}×{SIZE} px, {FRAMES} frames or {CONTEXT_FRAMES} with context windows of 8 / overlap 2, "
         f"{STEPS} steps, seed {SEED}, random real-shape SD1.5 stand-ins under the files' model names), converted, "
-        f"both run on one server with ADE, VHS, ACN and FizzNodes installed; every IMAGE output is saved losslessly "
-        f"by core Save Image on both sides. Result: the largest relative L2 distance over the outputs (goal ≤ {GOAL:g}).")
+        f"both run on one server with ADE, VHS, ACN and FizzNodes installed; every IMAGE output is saved as float32 "
+        f"on both sides (no 8-bit rounding). Result: the largest relative L2 distance over the outputs (goal ≤ {GOAL:g}).")
     any_differs = False
     try:
         object_info = server.get("/object_info")
