@@ -67,6 +67,24 @@ class LightningContextHandler(cw.IndexListContextHandler):
             raise MotionModuleError("context windows: the current noise level is not a number.")
         self._step = max(0, min(int((sigmas >= t * (1 - 1e-4)).sum().item()) - 1, sigmas.numel() - 1))
 
+    def get_context_windows(self, model, x_in, model_options):
+        """Core's windows, refused with a message where one reaches past the last frame (slicing would fail with
+        an IndexError): with context_stride above 1 the uniform schedule (core's and AnimateDiff-Evolved's, the
+        same code) does so exactly when the widest spacing it uses, 2^k, needs more frames than there are,
+        (context_length - 1) * 2^k + 1: it shifts that window, which wraps round the end, past the last frame."""
+        windows = super().get_context_windows(model, x_in, model_options)
+        frames = x_in.size(self.dim)
+        for window in windows:
+            bad = [i for i in window.index_list if not 0 <= i < frames]
+            if bad:
+                raise MotionModuleError(
+                    f"context windows: context_stride {self.context_stride} on the uniform schedule with {frames} "
+                    f"frames gives a window reaching frame {max(bad)}, past the last ({frames - 1}): its widest "
+                    f"spacing needs more frames than there are. AnimateDiff-Evolved's uniform schedule makes the "
+                    "same window and fails there too. Use the looped schedule, a smaller context_stride, or more "
+                    "frames.")
+        return windows
+
     def get_resized_cond(self, cond_in, x_in, window, device=None):
         resized = super().get_resized_cond(cond_in, x_in, window, device)
         if resized is None:
@@ -229,11 +247,17 @@ def _window_safe_sources(frames: int, length: int, windows: list[tuple[int, ...]
 
 
 def make_handler(length: int, overlap: int, schedule: str, fuse_method: str, closed_loop: bool,
-                 noise_type: str) -> LightningContextHandler:
+                 noise_type: str, stride: int = 1) -> LightningContextHandler:
+    """``stride`` is core's context_stride (AnimateDiff-Evolved's, the same schedules): with the uniform and looped
+    schedules, windows of consecutive frames and, for k = 1 … stride-1, windows of frames 2^k apart (a level only
+    while the video is long enough: at most ceil(log2(frames / length)) + 1 levels in all). Static ignores it."""
     validate_windows(length, overlap)
+    if isinstance(stride, bool) or not isinstance(stride, int) or stride < 1:
+        raise MotionModuleError(f"context_stride {stride!r} must be a whole number of at least 1 (1: consecutive "
+                                "frames only).")
     return LightningContextHandler(
         cw.get_matching_context_schedule(SCHEDULES[schedule]), cw.get_matching_fuse_method(FUSE_METHODS[fuse_method]),
-        context_length=length, context_overlap=overlap, context_stride=1, closed_loop=closed_loop, dim=0,
+        context_length=length, context_overlap=overlap, context_stride=stride, closed_loop=closed_loop, dim=0,
         noise_type=noise_type)
 
 

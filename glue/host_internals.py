@@ -272,6 +272,9 @@ SURFACE: tuple[Internal, ...] = (
     Internal("comfy.context_windows.IndexListContextHandler.set_step", "overridden: the step from the first "
              "frame's timestep", (CONTEXT, APPLY), overrides=("timestep", "model_options"),
              source=('"sample_sigmas"',)),
+    Internal("comfy.context_windows.IndexListContextHandler.get_context_windows", "overridden: core's windows, "
+             "refused with a message where context_stride makes one reach past the last frame", (CONTEXT, APPLY),
+             overrides=("model", "x_in", "model_options")),
     Internal("comfy.context_windows.IndexListContextHandler.get_resized_cond", "overridden: per-frame conds and "
              "ControlNet hints follow their window", (CONTEXT, APPLY),
              overrides=("cond_in", "x_in", "window", "device")),

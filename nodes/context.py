@@ -39,15 +39,25 @@ class ContextOptions(io.ComfyNode):
                                        "workflows. FreeNoise (AnimateDiff-Evolved): AnimateDiff-Evolved's "
                                        "FreeNoise frame for frame (windows can repeat a noise frame), for "
                                        "converted workflows."),
+                io.Int.Input("context_stride", default=1, min=1, max=32, optional=True,
+                             tooltip="uniform and looped schedules only (static ignores it): 1 takes windows of "
+                                     "consecutive frames; n > 1 also takes windows of frames 2, 4, … 2^(n-1) "
+                                     "apart, each spacing only while the video is long enough for it (at most "
+                                     "ceil(log2(frames / context_length)) + 1 spacings in all), as "
+                                     "AnimateDiff-Evolved's context_stride does. uniform: where the widest "
+                                     "spacing used, 2^k, needs more frames than the video has ((context_length "
+                                     "- 1) × 2^k + 1), its window reaches past the last frame (in "
+                                     "AnimateDiff-Evolved too) and the run stops with a message; looped wraps "
+                                     "such windows round instead."),
             ],
             outputs=[io.Model.Output(tooltip="The model, sampling in context windows.")],
         )
 
     @classmethod
     def execute(cls, model, context_length, context_overlap, context_schedule, fuse_method, closed_loop,
-                noise_type) -> io.NodeOutput:
+                noise_type, context_stride=1) -> io.NodeOutput:
         handler = make_handler(context_length, context_overlap, context_schedule, fuse_method, closed_loop,
-                               noise_type)
+                               noise_type, context_stride)
         return io.NodeOutput(apply_context_windows(model, handler))
 
 

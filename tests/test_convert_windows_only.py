@@ -73,7 +73,7 @@ def test_batched_windows_become_static_windows_without_overlap():
     assert not report["kept"], report["kept"]
     [ctx] = by_type(converted, "ADL_ContextOptions")
     assert named(ctx) == {"context_length": 16, "context_overlap": 0, "context_schedule": "static",
-                          "fuse_method": "flat", "closed_loop": False, "noise_type": "per-frame"}
+                          "fuse_method": "flat", "closed_loop": False, "noise_type": "per-frame", "context_stride": 1}
     assert "each frame is denoised on its own, so the frames are the same" in cv.format_report(report)
 
 

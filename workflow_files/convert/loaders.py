@@ -99,13 +99,12 @@ class LoaderPlanning:
             self.refuse_unaccounted(ctx, set())
             named, version = recognise(ctx, entry)
             notes = []
-            if named.get("context_stride", 1) not in (1, None):
-                raise Refuse(f"context_stride {named['context_stride']} has no counterpart (windows with stride 1 only)")
             if named.get("start_percent", 0) not in (0, 0.0, None):
                 raise Refuse(f"start_percent {named['start_percent']} (windows only from part-way) has no counterpart")
             if named.get("use_on_equal_length"):
                 notes.append("use_on_equal_length was on: with as many frames as context_length no windows are used")
             values, _ = self.target_widgets("ADL_ContextOptions", entry["widgets"], named, set(), notes)
+            _context_stride(values, named, notes)
             if noise_type:
                 values["noise_type"] = noise_type
             if values["context_overlap"] >= values["context_length"]:
@@ -259,6 +258,36 @@ class LoaderPlanning:
             "so the frames are the same (the windows only bound the memory)"], "batched (context_length, start_percent, "
             "guarantee_steps)")
         return ("new", ctx_id, 0)
+
+
+STRIDE_MAX = 32  # Context Options (Lightning)'s largest context_stride, AnimateDiff-Evolved's own (STRIDE_MAX)
+
+
+def _context_stride(values: dict, named: dict, notes: list):
+    """AnimateDiff-Evolved's context_stride onto ours: core's uniform and looped schedules take it as ADE's do (the
+    same windows); static ignores it in both, so a stride there is dropped with a note."""
+    stride = values.get("context_stride", 1)
+    if stride is None:
+        stride = values["context_stride"] = 1
+    if isinstance(stride, bool) or not isinstance(stride, (int, float)) or float(stride) != int(stride) or stride < 1:
+        raise Refuse(f"context_stride {stride!r} is not a whole number of at least 1")
+    stride = values["context_stride"] = int(stride)
+    if stride == 1:
+        return
+    if values.get("context_schedule") == "static":
+        values["context_stride"] = 1
+        notes.append(f"context_stride {stride} dropped: the static schedule ignores it (in AnimateDiff-Evolved too), "
+                     "so the windows are the same")
+        return
+    if stride > STRIDE_MAX:
+        values["context_stride"] = STRIDE_MAX
+        notes.append(f"context_stride {stride} is {STRIDE_MAX} here (its largest): the same windows, as the spacings "
+                     f"2^k stop at ceil(log2(frames / context_length)) + 1 levels, fewer than {STRIDE_MAX} for any "
+                     f"video under context_length × 2^{STRIDE_MAX - 1} frames")
+    if values.get("context_schedule") == "uniform":
+        notes.append(f"context_stride {stride}: the same windows as AnimateDiff-Evolved's; on the uniform schedule a "
+                     "video too short for its widest spacing 2^k ((context_length - 1) × 2^k + 1 frames) gets a window "
+                     "past the last frame, which stops the run with a message (AnimateDiff-Evolved fails there too)")
 
 
 def _steps_note(model_name, plan: Plan):

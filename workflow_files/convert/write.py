@@ -57,7 +57,8 @@ def _ksampler_named(kind: str, w: list) -> dict:
 
 def _widget_list(target: str, values: dict) -> list:
     schema = mapping()["targets"][target]
-    return [values.get(name) for name, _kind in schema["widgets"]] + list(schema.get("extra_values", []))
+    defaults = schema.get("defaults", {})  # a widget appended later than the code that emits the node: its default
+    return [values.get(name, defaults.get(name)) for name, _kind in schema["widgets"]] + list(schema.get("extra_values", []))
 
 
 def _target_outputs(target: str) -> list:
@@ -237,7 +238,8 @@ def write_api(prompt: dict, conv: Converter) -> dict:
 
 
 def _emitted_api(e: Emitted, conv: Converter) -> dict:
-    inputs = {name: e.widgets.get(name) for name, _kind in mapping()["targets"][e.type]["widgets"]}
+    schema = mapping()["targets"][e.type]
+    inputs = {name: e.widgets.get(name, schema.get("defaults", {}).get(name)) for name, _kind in schema["widgets"]}
     for name, ref in e.inputs.items():
         src = conv.resolve(ref)
         inputs[name] = [api_key(conv, src[0]), src[1]]
