@@ -69,3 +69,17 @@ def load_images(directory: str, path: str, options: FolderOptions, fps: float) -
         raise VideoError(f"fps must be more than 0 (got {fps}).")
     frames = load_folder(resolve_input_folder(name, input_name), name, options, _progress())
     return ImagesResult(frames.images, frames.masks, frames.frame_count, float(fps) / options.select_every_nth)
+
+
+def select_every_nth(images, select_every_nth: int, skip_first_images: int):
+    """Select Every Nth Image: ``images[skip_first_images::select_every_nth]``, as VideoHelperSuite's node slices
+    (its count the selection's length). A selection with no image left stops with a message, where VideoHelperSuite
+    passes an empty batch on to fail in a later node."""
+    nth, skip = int(select_every_nth), int(skip_first_images)
+    if nth < 1 or skip < 0:
+        raise VideoError(f"select_every_nth must be at least 1 and skip_first_images at least 0 (got {nth} and {skip}).")
+    selected = images[skip::nth]
+    if selected.shape[0] == 0:
+        raise VideoError(f"skip_first_images {skip} skips all {images.shape[0]} images: nothing is left to select. "
+                         f"Skip fewer than {images.shape[0]}.")
+    return selected, int(selected.shape[0])

@@ -10,6 +10,7 @@ from .consistency import VideoConsistency
 from .context import ContextOptions, PromptTravel
 from .controls import ControlNetControlsNode, ControlNetKeyframeNode, ControlNetWeightsNode
 from .download import DownloadModels
+from .images import SelectEveryNthImage
 from .motion_control import MotionKeyframeNode, MotionValueNode
 from .motion_lora import LoadMotionLoRA
 from .motion_module import ApplyMotionModule, LoadMotionModule
@@ -22,7 +23,7 @@ NODES = [LoadMotionModule, LoadMotionLoRA, ApplyMotionModule, MotionValueNode, M
          LightningSampler, SampleLightning, ContextOptions, PromptTravel, LoadVideo, SaveVideo, VideoConsistency,
          DownloadModels, AdjustPositions, AdjustWeights, SampleSettingsNode, NoiseLayerNode, FreeInitNode,
          CFGKeyframeNode, SigmaScheduleNode, LoadSparseCtrl, ApplySparseCtrl, ControlNetWeightsNode,
-         ControlNetKeyframeNode, ControlNetControlsNode, LoadImages]
+         ControlNetKeyframeNode, ControlNetControlsNode, LoadImages, SelectEveryNthImage]
 
 
 def _guarded(node):

@@ -181,7 +181,6 @@ def test_linked_widgets_stay_linked():
     ("VHS_SplitImages", [0], [0], "empty IMAGE_A"),
     ("VHS_SplitImages", [-2], [2], "counts from the end"),
     ("VHS_SplitImages", [5000], [0], "above its largest (4096)"),
-    ("VHS_SelectEveryNthImage", [2, 0], [0], "every n-th image"),
     ("VHS_MergeImages", ["match larger", "bilinear", "center"], [0], "known only when it runs"),
     ("VHS_MergeImages", ["match A", "bislerp", "disabled"], [0], "bislerp"),
     ("VHS_DuplicateImages", [5000], [0], "outside what the core node takes"),
@@ -295,7 +294,7 @@ def test_repeat_count_and_every_nth_frames(core):
     got = converted_sinks("VHS_DuplicateImages", [4], "376516b", [0, 1], core, {"10": imgs})
     assert torch.equal(got[0], torch.cat([imgs] * 4)) and got[1] == 12
     assert converted_sinks("VHS_GetImageCount", [], "a143fc0", [0], core, {"10": imgs})[0] == 3
-    got = converted_sinks("VHS_SelectEveryNthImage", [1, 2], "9deb23e", [0, 1], core, {"10": frames(5)})
+    got = converted_sinks("VHS_SelectEveryNthImage", [1, 2], "9deb23e 2024-05-31+", [0, 1], core, {"10": frames(5)})
     assert torch.equal(got[0], frames(5)[2:]) and got[1] == 3
     latent = {"samples": torch.randn(2, 4, 3, 3)}
     got = converted_sinks("VHS_DuplicateLatents", [3], "376516b", [0], core, {"10": latent})

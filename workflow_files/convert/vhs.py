@@ -188,12 +188,18 @@ def _split_images(b, named, linked):
 
 def _every_nth_images(b, named, linked):
     _handled(b, {"images", "select_every_nth", "skip_first_images"})
-    if "select_every_nth" in linked:
-        raise Refuse("select_every_nth comes from another node; core has no node that takes every n-th image")
     nth = _int_widget(b, named, linked, "select_every_nth", 1, 1, None)
-    if nth != 1:
-        raise Refuse(f"select_every_nth {nth}: core has no node that takes every n-th image (Image From Batch takes "
-                     "one run of consecutive images; Load Video (Lightning) has select_every_nth when loading)")
+    if nth != 1:  # core has no node that takes every n-th image: the pack's, the same slice and count
+        values, inputs = {}, {k: r for k, r in (("images", b.old("images")),) if r}
+        _put(values, inputs, "select_every_nth", nth)
+        _put(values, inputs, "skip_first_images", _int_widget(b, named, linked, "skip_first_images", 0, 0, None))
+        node_id = b.emit("ADL_SelectEveryNthImage", values, inputs)
+        b.out(0, ("new", node_id, 0))
+        b.out(1, ("new", node_id, 1))
+        b.plan.notes.append("Select Every Nth Image (Lightning): the same images (images[skip_first_images::"
+                            "select_every_nth]) and count; a selection that skips every image stops there with a "
+                            "message, where VideoHelperSuite passed an empty batch on")
+        return
     skip = _int_widget(b, named, linked, "skip_first_images", 0, 0, IMAGE_INDEX_MAX)
     if skip == 0:
         b.out(0, b.old("images"))
