@@ -53,8 +53,7 @@ def plan_unload(conv, node: Node, entry: dict, plan: Plan):
         raise Refuse("its MODEL output is not connected: nothing to wire")
     link = node.links.get("model")
     if link is None:
-        raise Refuse("its model input is not connected (AnimateDiff-Evolved would stop here too): nothing to wire "
-                     "its output to")
+        return _unload_without_model(conv, node, plan)
     src = motion.source(conv, node, "model")
     if src is not None and conv.table.get(src.type, {}).get("kind") in AD_MODEL_KINDS:
         before = src.links.get("model")
@@ -73,6 +72,59 @@ def plan_unload(conv, node: Node, entry: dict, plan: Plan):
         plan.notes.append("removed: no AnimateDiff node is upstream, so its MODEL is the model it was given "
                           "(ComfyUI manages memory itself)")
     plan.claimed.add(node.id)
+
+
+MUTED, BYPASSED = 2, 4  # the editor's node modes ("never", "bypass")
+
+
+def _unload_without_model(conv, node: Node, plan: Plan):
+    """An unload with no model given fails in AnimateDiff-Evolved (a required input is missing), but ComfyUI runs
+    a node only where its output leads to a node that runs. Its MODEL is followed through Reroutes and bypassed
+    nodes: reaching an active node, the refusal stays (the original graph fails there too); reaching only muted
+    nodes and dead ends, nothing that runs needs it, and it goes (with the Reroutes that carried it; a muted or
+    bypassed node's input from it is left unconnected)."""
+    active, idle, reroutes = _model_reach(conv, node.id)
+    if active is not None:
+        raise Refuse(f"its model input is not connected, and its MODEL reaches node {active.id} ({active.type}), which "
+                     "runs: the original graph fails here too (AnimateDiff-Evolved's unload has no model to give); "
+                     "connect its model input or remove it")
+    plan.claimed.add(node.id)
+    plan.claimed.update(r.id for r in reroutes)
+    reached = ", ".join(f"{n.id} ({n.type}, {'muted' if _mode(n) == MUTED else 'bypassed'})" for n in idle)
+    plan.notes.append("removed: its model input is not connected (AnimateDiff-Evolved would fail on it), but its MODEL "
+                      "leads to nothing that runs" + (f" (only to {reached})" if reached else "")
+                      + ", so ComfyUI never ran it"
+                      + (f"; the Reroute{'s' if len(reroutes) > 1 else ''} "
+                         f"{', '.join(str(r.id) for r in reroutes)} that carried it went with it" if reroutes else ""))
+
+
+def _mode(node: Node) -> int:
+    return node.raw.get("mode", 0) if node.ui else 0
+
+
+def _model_reach(conv, node_id: int):
+    """Where output 0 of ``node_id`` goes: (the first active node it reaches or None, the muted / bypassed nodes
+    it reaches, the Reroutes on the way). A bypassed node passes its inputs on, so its outputs are followed too."""
+    idle, reroutes, seen = [], [], set()
+    todo = [(node_id, 0)]
+    while todo:
+        key = todo.pop()
+        for consumer_id, _name in conv.consumers.get(key, []):
+            if consumer_id in seen:
+                continue
+            seen.add(consumer_id)
+            consumer = conv.nodes[consumer_id]
+            if consumer.type == "Reroute":
+                reroutes.append(consumer)
+                todo.append((consumer_id, 0))
+            elif _mode(consumer) == MUTED:
+                idle.append(consumer)
+            elif _mode(consumer) == BYPASSED:
+                idle.append(consumer)
+                todo.extend((consumer_id, slot) for slot in range(len(consumer.raw.get("outputs") or [])))
+            else:
+                return consumer, idle, reroutes
+    return None, idle, reroutes
 
 
 def _animatediff_upstream(conv, node: Node | None) -> Node | None:

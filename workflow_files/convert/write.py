@@ -126,6 +126,9 @@ def write_ui(workflow: dict, conv: Converter) -> dict:
             if socket.get("link") is None:
                 continue
             src = conv.resolve(("old", *node.links[socket["name"]]))
+            if src[0] in removed:  # from a node removed as leading to nothing that runs: left unconnected
+                socket["link"] = None
+                continue
             socket["link"] = link_for(src, node.id, slot_index, socket["link"])
         if node.id in conv.refused:
             raw.setdefault("properties", {})["adl_convert"] = f"not converted: {conv.refused[node.id]}"
@@ -229,6 +232,9 @@ def write_api(prompt: dict, conv: Converter) -> dict:
         raw = copy.deepcopy(node.raw)
         for name in node.links:
             src = conv.resolve(("old", *node.links[name]))
+            if src[0] in removed:  # from a node removed as leading to nothing that runs: left out
+                raw["inputs"].pop(name, None)
+                continue
             raw["inputs"][name] = [api_key(conv, src[0]), src[1]]
         out[node.key] = raw
     for e in emitted.values():
