@@ -3,8 +3,10 @@
 resizes and assembles.)
 
 Order of operations (the node's tooltips say the same):
-1. ``force_rate`` (> 0) resamples the clip to that frame rate: output frame k shows the source frame on
-   screen at time k / force_rate (frames are repeated or dropped; nothing is blended).
+1. ``force_rate`` (> 0) resamples the clip to that frame rate: with ``resample_rule`` "on screen" output
+   frame k shows the source frame on screen at time k / force_rate; "VideoHelperSuite" takes the frames
+   VideoHelperSuite's Load Video takes (``video/resample.py`` says how). Frames are repeated or dropped;
+   nothing is blended.
 2. ``skip_first_frames`` drops that many frames of the (resampled) sequence;
 3. ``select_every_nth`` keeps every n-th of the rest;
 4. ``frame_load_cap`` (> 0) stops after that many frames.
@@ -29,11 +31,11 @@ import numpy as np
 import torch
 
 from . import VideoError
+from .resample import RESAMPLE_RULES, resample, resampled_count
 from .source import ClipInfo, open_video, read_audio
 
 GB = 1e9
 RESIZE_MODES = ("crop", "pad")  # widget order: append only
-EPS = 1e-6
 Progress = Callable[[int, Optional[int]], None]
 
 
@@ -47,6 +49,7 @@ class LoadOptions:
     height: int = 0
     resize_mode: str = "crop"
     memory_cap_gb: float = 4.0
+    resample_rule: str = RESAMPLE_RULES[0]
 
     def check(self) -> None:
         for name, low in (("frame_load_cap", 0), ("skip_first_frames", 0), ("width", 0), ("height", 0),
@@ -55,6 +58,9 @@ class LoadOptions:
                 raise VideoError(f"{name} must be {low} or more (got {getattr(self, name)}).")
         if self.resize_mode not in RESIZE_MODES:
             raise VideoError(f"resize_mode must be one of {', '.join(RESIZE_MODES)} (got '{self.resize_mode}').")
+        if self.resample_rule not in RESAMPLE_RULES:
+            raise VideoError(f"resample_rule must be one of {', '.join(repr(r) for r in RESAMPLE_RULES)} (got "
+                             f"{self.resample_rule!r}): which source frame each frame at force_rate shows.")
         if not self.memory_cap_gb > 0:
             raise VideoError(f"memory_cap_gb must be more than 0 (got {self.memory_cap_gb}).")
 
@@ -109,12 +115,6 @@ def output_fps(src_fps: Fraction, opts: LoadOptions) -> Fraction:
     return base / opts.select_every_nth
 
 
-def resampled_count(source_frames: int, src_fps: Fraction, force_rate: float) -> int:
-    if force_rate <= 0:
-        return source_frames
-    return max(0, math.ceil(source_frames / float(src_fps) * force_rate - EPS))
-
-
 def selected_count(available: int, opts: LoadOptions) -> int:
     """Frames left from ``available`` (after resampling) by skip, every-nth and the cap."""
     n = max(0, math.ceil((available - opts.skip_first_frames) / opts.select_every_nth))
@@ -150,7 +150,7 @@ def plan_load(info: ClipInfo, opts: LoadOptions) -> Plan:
     width, height = target_size(info.width, info.height, opts.width, opts.height)
     frames = None
     if info.frame_count is not None:
-        available = resampled_count(info.frame_count, info.fps, opts.force_rate)
+        available = resampled_count(info.frame_count, info.fps, opts.force_rate, opts.resample_rule)
         frames = selected_count(available, opts)
         if frames == 0 and info.exact:  # an estimate from a duration may be short: let decoding decide
             raise VideoError(empty_message(info.name, available, opts))
@@ -178,23 +178,10 @@ class Selection:
             self.origin = t if self.origin is None else self.origin
             yield t - self.origin, frame
 
-    def _resampled(self) -> Iterator:
-        step, k, prev, last_t = 1.0 / self.opts.force_rate, 0, None, 0.0
-        for t, frame in self.frames:
-            if prev is not None:
-                while k * step < t - EPS:  # output time k·step falls while `prev` is on screen
-                    yield k * step, prev
-                    k += 1
-            prev, last_t = frame, t
-        if prev is not None:
-            end = last_t + 1.0 / float(self.src_fps)
-            while k * step < end - EPS:
-                yield k * step, prev
-                k += 1
-
     def __iter__(self):
         opts = self.opts
-        sequence = self._resampled() if opts.force_rate > 0 else self.frames
+        sequence = (resample(self.frames, self.src_fps, opts.force_rate, opts.resample_rule)
+                    if opts.force_rate > 0 else self.frames)
         taken = 0
         for t, frame in sequence:
             j = self.seen
