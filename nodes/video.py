@@ -3,8 +3,9 @@
 Widget order is positional in saved workflows (widgets_values): append new inputs at the end, never
 reorder or rename.
 - ADL_LoadVideo: video, path, frame_load_cap, skip_first_frames, select_every_nth, force_rate, width,
-  height, resize_mode, memory_cap_gb — then the frontend's upload button value; the VIDEO socket
-  (video_input) has no widget.
+  height, resize_mode, memory_cap_gb — then the frontend's upload button value (added after the required
+  inputs) — then resample_rule (optional, so it comes after the upload value; files saved before it have
+  11 values). The VIDEO socket (video_input) has no widget.
 - ADL_SaveVideo: fps, filename_prefix, format, crf — images and audio are sockets.
 - ADL_LoadImages: directory, path, image_load_cap, skip_first_images, select_every_nth, fps, width, height,
   resize_mode, memory_cap_gb. Outputs: images, mask, frame_count, fps (VideoHelperSuite's Load Images
@@ -14,7 +15,7 @@ from comfy_api.latest import io, ui
 
 from ..glue.images import images_fingerprint, input_folders, load_images
 from ..glue.video import input_fingerprint, input_videos, load_video, save_video
-from ..video.decode import RESIZE_MODES, LoadOptions
+from ..video.decode import RESAMPLE_RULES, RESIZE_MODES, LoadOptions
 from ..video.encode import FORMATS
 from ..video.frames_folder import IMAGE_EXTENSIONS, FolderOptions
 from .types import CATEGORY
@@ -48,7 +49,7 @@ class LoadVideo(io.ComfyNode):
                              tooltip="Keep every n-th frame after skipping: 2 halves the frames and the fps."),
                 io.Float.Input("force_rate", default=0.0, min=0.0, max=240.0, step=1.0, round=0.001,
                                tooltip="Resample the clip to this frame rate first (frames are repeated or "
-                                       "dropped, never blended). 0 = keep the clip's rate."),
+                                       "dropped, never blended; resample_rule says which). 0 = keep the clip's rate."),
                 io.Int.Input("width", default=0, min=0, max=8192, step=8,
                              tooltip="Output width, rounded to a multiple of 8. 0 with height 0 = keep the "
                                      "clip's size; 0 with a height = follow the clip's aspect ratio."),
@@ -66,6 +67,15 @@ class LoadVideo(io.ComfyNode):
                 io.Video.Input("video_input", optional=True,
                                tooltip="Optional core VIDEO (e.g. from Load Video); when connected it is used "
                                        "instead of 'video' and 'path', with the same options."),
+                # optional: the frontend puts the upload button's value after the required widgets, so a
+                # required widget here would shift every saved workflow's widgets_values
+                io.Combo.Input("resample_rule", options=list(RESAMPLE_RULES), default=RESAMPLE_RULES[0],
+                               optional=True,
+                               tooltip="Which source frame each frame takes when force_rate is set: on screen = "
+                                       "the frame on screen at that frame's time, up to the clip's end; "
+                                       "VideoHelperSuite = the frames VideoHelperSuite's Load Video takes (its "
+                                       "time-budget rule, stopping when the source ends), so workflows "
+                                       "converted from it load the same frames. Ignored when force_rate is 0."),
             ],
             outputs=[
                 io.Image.Output(display_name="images", tooltip="The frames: IMAGE batch [N, H, W, 3], 0..1."),
@@ -93,9 +103,9 @@ class LoadVideo(io.ComfyNode):
 
     @classmethod
     def execute(cls, video, path, frame_load_cap, skip_first_frames, select_every_nth, force_rate, width, height,
-                resize_mode, memory_cap_gb, video_input=None) -> io.NodeOutput:
+                resize_mode, memory_cap_gb, video_input=None, resample_rule=RESAMPLE_RULES[0]) -> io.NodeOutput:
         options = LoadOptions(frame_load_cap, skip_first_frames, select_every_nth, force_rate, width, height,
-                              resize_mode, memory_cap_gb)
+                              resize_mode, memory_cap_gb, resample_rule)
         r = load_video(video, path, options, video_input)
         return io.NodeOutput(r.images, r.frame_count, r.fps, r.audio, r.video)
 
