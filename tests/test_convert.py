@@ -7,6 +7,7 @@ import sys
 
 import pytest
 from animatediff_lightning.workflow_files import convert as cv
+from animatediff_lightning.workflow_files.convert.write import widget_layout
 from conftest import ROOT
 from support.foreign_workflows import FIXTURE_BUILDERS, FIXTURES, UIGraph
 
@@ -28,8 +29,7 @@ def by_type(workflow, type_):
 
 
 def named(node):
-    schema = cv.mapping()["targets"][node["type"]]
-    return dict(zip([w for w, _k in schema["widgets"]], node["widgets_values"]))
+    return dict(zip(widget_layout(node["type"]), node["widgets_values"]))  # None: the upload button's value
 
 
 def test_fixtures_are_what_the_builders_write():
@@ -198,7 +198,8 @@ def test_v2v_reroute_primitive_and_acn():
     assert "VHS_VideoInfoLoaded (node 16) [reads fps / frame_count" in report["converted"][0]["with"][0]
     [load_video] = by_type(converted, "ADL_LoadVideo")
     assert named(load_video)["width"] == 512 and named(load_video)["resize_mode"] == "crop"
-    assert load_video["widgets_values"][-1] == "image"  # the upload button's value, as the editor saves it
+    # the upload button's value, as the editor saves it: after the required widgets, before resample_rule (optional)
+    assert load_video["widgets_values"][10:] == ["image", named(load_video)["resample_rule"]]
     [ctx] = by_type(converted, "ADL_ContextOptions")
     assert named(ctx)["context_schedule"] == "looped" and named(ctx)["fuse_method"] == "flat"
     assert named(ctx)["noise_type"] == "per-frame"

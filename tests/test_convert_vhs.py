@@ -11,6 +11,7 @@ import sys
 import pytest
 import torch
 from animatediff_lightning.workflow_files import convert as cv
+from animatediff_lightning.workflow_files.convert.write import widget_layout
 from conftest import COMFYUI_PATH
 from support.foreign_workflows import FIXTURES, UIGraph
 from test_convert import _consistent
@@ -72,8 +73,7 @@ def emitted(report, converted, ui):
 
 
 def ui_named(node):
-    schema = cv.mapping()["targets"][node["type"]]
-    return dict(zip([w for w, _k in schema["widgets"]], node["widgets_values"]))
+    return dict(zip(widget_layout(node["type"]), node["widgets_values"]))  # None: the upload button's value
 
 
 def sink_sources(converted, ui):

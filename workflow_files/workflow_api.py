@@ -12,6 +12,8 @@ import json
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
 FRONTEND_ONLY = {"Note", "MarkdownNote", "PrimitiveNode", "Reroute"}
 CONTROL_VALUES = {"fixed", "increment", "decrement", "randomize"}
+UPLOAD_OPTIONS = ("image_upload", "video_upload", "animated_image_upload")  # a combo the editor adds a button to
+UPLOAD = "UPLOAD"  # the button's own widget: its value is saved, it is no input
 MODE_ALWAYS, MODE_NEVER, MODE_BYPASS = 0, 2, 4
 
 
@@ -24,12 +26,17 @@ def is_ui_workflow(data: dict) -> bool:
 
 
 def _widget_inputs(spec: dict):
-    """(name, kind, has control_after_generate) of each widget input, in the order the frontend shows them."""
+    """(name, kind, has control_after_generate) of each widget input, in the order the frontend shows them; an
+    upload button (added by the editor after the required inputs, before the optional ones) as kind UPLOAD."""
     for section in ("required", "optional"):
+        upload = False
         for name, (kind, *rest) in spec["input"].get(section, {}).items():
             options = rest[0] if rest and isinstance(rest[0], dict) else {}
+            upload = upload or (section == "required" and any(options.get(o) is True for o in UPLOAD_OPTIONS))
             if isinstance(kind, list) or kind in WIDGET_TYPES:
                 yield name, ("COMBO" if isinstance(kind, list) else kind), bool(options.get("control_after_generate"))
+        if upload:
+            yield "upload", UPLOAD, False
 
 
 def to_api(workflow: dict, object_info: dict) -> dict:
@@ -84,14 +91,17 @@ def to_api(workflow: dict, object_info: dict) -> dict:
         inputs = {}
         raw = node.get("widgets_values")
         if isinstance(raw, dict):
-            for name, _kind, _control in _widget_inputs(spec):
-                if name in raw:
+            for name, kind, _control in _widget_inputs(spec):
+                if name in raw and kind != UPLOAD:
                     inputs[name] = raw[name]
         else:
             values = list(raw or [])
             for name, kind, has_control in _widget_inputs(spec):
                 if not values:
                     break
+                if kind == UPLOAD:
+                    values.pop(0)
+                    continue
                 inputs[name] = values.pop(0)
                 if values and (has_control or (kind == "INT" and values[0] in CONTROL_VALUES)):
                     values.pop(0)

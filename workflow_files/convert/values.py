@@ -140,7 +140,23 @@ def run_checks(entry: dict, named: dict, notes: list):
 _PRESET = re.compile(r"^(\?|\d+)x(\?|\d+)$")
 
 
-def _vhs_load_video(named: dict, values: dict, notes: list, linked: set):
+def _vhs_rate_rule(named: dict, values: dict, notes: list, linked: set):
+    """VHS's OpenCV loaders pick the frames at force_rate by their own rule: Load Video (Lightning)'s
+    resample_rule "VideoHelperSuite" is that rule (its "on screen" picks others, e.g. 0, 1, 3, … of 12 fps at 8)."""
+    rate = named.get("force_rate") or 0
+    if "force_rate" in linked:
+        values["resample_rule"] = "VideoHelperSuite"
+        notes.append("force_rate comes from another node: resample_rule VideoHelperSuite, so any rate other than 0 "
+                     "takes the frames VideoHelperSuite took")
+    elif rate > 0:
+        values["resample_rule"] = "VideoHelperSuite"
+        notes.append(f"force_rate {rate:g}: resample_rule VideoHelperSuite takes the source frames VideoHelperSuite "
+                     "took (its rule, e.g. 0, 2, 4, 5, … of a 12 fps clip at 8, and no frame past the clip's last)")
+
+
+def _vhs_load_video(named: dict, values: dict, notes: list, linked: set, opencv: bool = True):
+    if opencv:
+        _vhs_rate_rule(named, values, notes, linked)
     size = named.get("force_size")
     width, height = named.get("custom_width", 0) or 0, named.get("custom_height", 0) or 0
     if size is None or size == "Disabled":
@@ -168,9 +184,9 @@ def _vhs_load_video(named: dict, values: dict, notes: list, linked: set):
         translate_value({"from": "format", "table": "vhs_load_format"}, fmt, notes)
 
 
-def _vhs_load_video_path(named: dict, values: dict, notes: list, linked: set):
+def _vhs_load_video_path(named: dict, values: dict, notes: list, linked: set, opencv: bool = True):
     """VHS paths are typed paths (absolute, or relative to ComfyUI's folder); ours are under the input folder."""
-    _vhs_load_video(named, values, notes, linked)
+    _vhs_load_video(named, values, notes, linked, opencv)
     if "video" in linked:
         raise Refuse("the video path comes from another node; type it into the converted node's path instead")
     path = str(named.get("video") or "").strip().strip('"').replace("\\", "/")
@@ -228,12 +244,12 @@ def _start_time(named: dict, values: dict, notes: list, linked: set):
 
 
 def _vhs_load_video_ffmpeg(named: dict, values: dict, notes: list, linked: set):
-    _vhs_load_video(named, values, notes, linked)
+    _vhs_load_video(named, values, notes, linked, opencv=False)  # FFmpeg's fps filter: another rule
     _start_time(named, values, notes, linked)
 
 
 def _vhs_load_video_ffmpeg_path(named: dict, values: dict, notes: list, linked: set):
-    _vhs_load_video_path(named, values, notes, linked)
+    _vhs_load_video_path(named, values, notes, linked, opencv=False)
     _start_time(named, values, notes, linked)
 
 

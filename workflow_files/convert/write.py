@@ -55,10 +55,21 @@ def _ksampler_named(kind: str, w: list) -> dict:
     return dict(zip(names, w)) if len(w) == len(names) else {}
 
 
+def widget_layout(target: str) -> list:
+    """The names a target's UI widgets_values hold, in order; None where a frontend-made widget's value goes
+    (the upload button's): the editor adds those after the required widgets, so a target's last
+    'optional_widgets' widgets (optional inputs) come after them."""
+    schema = mapping()["targets"][target]
+    names = [name for name, _kind in schema["widgets"]]
+    split = len(names) - schema.get("optional_widgets", 0)
+    return names[:split] + [None] * len(schema.get("extra_values", [])) + names[split:]
+
+
 def _widget_list(target: str, values: dict) -> list:
     schema = mapping()["targets"][target]
     defaults = schema.get("defaults", {})  # a widget appended later than the code that emits the node: its default
-    return [values.get(name, defaults.get(name)) for name, _kind in schema["widgets"]] + list(schema.get("extra_values", []))
+    extra = iter(schema.get("extra_values", []))
+    return [next(extra) if name is None else values.get(name, defaults.get(name)) for name in widget_layout(target)]
 
 
 def _target_outputs(target: str) -> list:
