@@ -2,7 +2,7 @@
 (the nodes it emits, the links it redirects, the other foreign nodes it absorbs), or records why it is refused."""
 from __future__ import annotations
 
-from . import controls, extras, motion, settings, sparsectrl, vhs
+from . import controls, extras, motion, settings, sparsectrl, vhs, vhs_info
 from .graph import Node
 from .loaders import LoaderPlanning
 from .parts import Emitted, Plan
@@ -154,8 +154,8 @@ class Converter(LoaderPlanning):
                 raise Refuse(entry.get("outputs_refused", {}).get(str(slot), f"{where}output {slot} has no counterpart"))
 
     def info_readers(self, node: Node, entry: dict, values: dict, linked: set, plan: Plan) -> set:
-        """VHS's video-info readers on the loader's VHS_VIDEOINFO output (``vhs.info_readers``)."""
-        return vhs.info_readers(self, node, entry, values, linked, plan)
+        """VHS's video-info readers on the loader's VHS_VIDEOINFO output (``vhs_info.info_readers``)."""
+        return vhs_info.info_readers(self, node, entry, values, linked, plan)
 
     def plan_acn_sparsectrl(self, node: Node, entry: dict, named: dict, plan: Plan):
         sparsectrl.plan_loader(self, node, entry, named, plan)
