@@ -2,11 +2,13 @@
 // The frontend's own <video> is armed (muted, looped, playing) once per source; where a renderer shows none (the
 // host's 1.32.9 with Vue nodes) a fallback player, a DOM widget from adl_lightning.js, plays it. Nothing here is
 // saved or sent: the player is never serialized and its value is always empty.
+// Load Video (Lightning) files saved before resample_rule was appended open with the rule at its default (below).
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 import { addPanel, nodesOf, styled } from "./adl_lightning.js";
 
 const SAVER = "ADL_SaveVideo";
+const LOADER = "ADL_LoadVideo";
 const TICK_MS = 250;
 
 /** The <video> elements that preview a Save Video node: the canvas keeps them in node.videoContainer,
@@ -78,11 +80,35 @@ function tick() {
   }
 }
 
+/** Load Video (Lightning) files saved before resample_rule existed hold 11 widget values, the upload button's
+ * ("image") last. Every frontend that orders widgets by the node's input_order puts the button after the optional
+ * widgets, so such a file's last value lands in resample_rule and the button keeps its own default. A rule that is
+ * none of the choices can only come from there: it goes back to the default, the rule those files ran with. */
+function restoreResampleRule(node) {
+  const rule = node.widgets?.find((w) => w.name === "resample_rule");
+  const choices = rule?.options?.values;
+  if (Array.isArray(choices) && choices.length && !choices.includes(rule.value)) rule.value = choices[0];
+}
+
 app.registerExtension({
   name: "AnimateDiffLightning.Video",
 
   setup() {
     api.addEventListener("executed", onExecuted);
     setInterval(tick, TICK_MS);
+  },
+
+  beforeRegisterNodeDef(nodeType, nodeData) {
+    if (nodeData?.name !== LOADER) return;
+    const original = nodeType.prototype.onConfigure;
+    nodeType.prototype.onConfigure = function (...args) {
+      const r = original?.apply(this, args);
+      try {
+        restoreResampleRule(this);
+      } catch (e) {
+        console.warn("[AnimateDiff-Lightning] Load Video:", e);
+      }
+      return r;
+    };
   },
 });

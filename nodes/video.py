@@ -3,9 +3,10 @@
 Widget order is positional in saved workflows (widgets_values): append new inputs at the end, never
 reorder or rename.
 - ADL_LoadVideo: video, path, frame_load_cap, skip_first_frames, select_every_nth, force_rate, width,
-  height, resize_mode, memory_cap_gb — then the frontend's upload button value (added after the required
-  inputs) — then resample_rule (optional, so it comes after the upload value; files saved before it have
-  11 values). The VIDEO socket (video_input) has no widget.
+  height, resize_mode, memory_cap_gb, resample_rule — then the frontend's upload button value (the editor lays
+  widgets out by input_order, which does not name the button, so its value comes last). Files saved before
+  resample_rule have 11 values, 'image' last: js/adl_video.js puts their rule back to "on screen", and
+  workflow_files/workflow_api.py reads them the same way. The VIDEO socket (video_input) has no widget.
 - ADL_SaveVideo: fps, filename_prefix, format, crf — images and audio are sockets.
 - ADL_LoadImages: directory, path, image_load_cap, skip_first_images, select_every_nth, fps, width, height,
   resize_mode, memory_cap_gb. Outputs: images, mask, frame_count, fps (VideoHelperSuite's Load Images
@@ -67,8 +68,8 @@ class LoadVideo(io.ComfyNode):
                 io.Video.Input("video_input", optional=True,
                                tooltip="Optional core VIDEO (e.g. from Load Video); when connected it is used "
                                        "instead of 'video' and 'path', with the same options."),
-                # optional: the frontend puts the upload button's value after the required widgets, so a
-                # required widget here would shift every saved workflow's widgets_values
+                # appended (optional, so old prompts without it run as before); the upload button's value
+                # still comes after it in saved files, see the module docstring
                 io.Combo.Input("resample_rule", options=list(RESAMPLE_RULES), default=RESAMPLE_RULES[0],
                                optional=True,
                                tooltip="Which source frame each frame takes when force_rate is set: on screen = "

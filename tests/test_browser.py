@@ -99,6 +99,16 @@ def wait_idle(server, timeout: float = 300):
     raise TimeoutError("the queue did not drain")
 
 
+def saved_before_resample_rule(workflow: dict) -> dict:
+    """The workflow as it was saved before Load Video (Lightning) had resample_rule: 11 widget values, the
+    upload button's 'image' last."""
+    for node in workflow["nodes"]:
+        if node["type"] == "ADL_LoadVideo":
+            assert node["widgets_values"][10:] == ["on screen", "image"], node["widgets_values"]
+            node["widgets_values"] = node["widgets_values"][:10] + ["image"]
+    return workflow
+
+
 def run_features(server, renderer: str) -> dict:
     """features.mjs in this server's frontend with ``renderer``; run once per (server, renderer)."""
     if renderer in server.features:
@@ -108,8 +118,11 @@ def run_features(server, renderer: str) -> dict:
     (server.base_dir / "models" / "animatediff_models" / LIGHTNING.format(2)).unlink(missing_ok=True)
     tag = f"{version_of(server.frontend)}-{renderer}"
     started = time.time()
+    old = server.base_dir / "old_load_video.json"
+    old.write_text(json.dumps(saved_before_resample_rule(json.loads(LONG.read_text()))))
     out = run_page_script("features.mjs", server, {"pack": PACK_DIR_NAME, "templates": NAMES, "t2v": str(T2V),
-                                                   "long": str(LONG), "seed": 1}, f"{tag}-features")
+                                                   "long": str(LONG), "old_load_video": str(old), "seed": 1},
+                          f"{tag}-features")
     out["seconds"] = round(time.time() - started, 1)
     server.features[renderer] = out
     return out
@@ -184,6 +197,17 @@ def test_each_workflow_gives_its_api_twin_and_the_server_takes_it(features, serv
     server.post("/queue", {"clear": True})
     server.post("/interrupt", {})
     wait_idle(server)
+
+
+def test_load_video_saved_before_resample_rule_opens_with_its_default(features):
+    """A Load Video (Lightning) saved before resample_rule was appended (11 widget values, the upload button's
+    'image' last) opens with the rule at "on screen", the rule it ran with, and queues it; the editor lays the
+    button out after the optional widgets, so without js/adl_video.js the rule would read 'image' and the server
+    refuse the prompt."""
+    old = ok(features["old_files"])
+    assert old["widgets"]["resample_rule"] == "on screen", old
+    assert old["widgets_values"][9:] == [4, "on screen", "image"], old
+    assert old["inputs"]["resample_rule"] == "on screen" and old["inputs"]["memory_cap_gb"] == 4, old
 
 
 def shrink(prompt: dict) -> dict:

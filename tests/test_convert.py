@@ -198,8 +198,8 @@ def test_v2v_reroute_primitive_and_acn():
     assert "VHS_VideoInfoLoaded (node 16) [reads fps / frame_count" in report["converted"][0]["with"][0]
     [load_video] = by_type(converted, "ADL_LoadVideo")
     assert named(load_video)["width"] == 512 and named(load_video)["resize_mode"] == "crop"
-    # the upload button's value, as the editor saves it: after the required widgets, before resample_rule (optional)
-    assert load_video["widgets_values"][10:] == ["image", named(load_video)["resample_rule"]]
+    # the upload button's value, as the editor saves it: last, after resample_rule (optional)
+    assert load_video["widgets_values"][10:] == [named(load_video)["resample_rule"], "image"]
     [ctx] = by_type(converted, "ADL_ContextOptions")
     assert named(ctx)["context_schedule"] == "looped" and named(ctx)["fuse_method"] == "flat"
     assert named(ctx)["noise_type"] == "per-frame"

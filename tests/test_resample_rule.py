@@ -190,16 +190,31 @@ def _ui_node(values):
             "links": []}
 
 
+def object_info(**more) -> dict:
+    """/object_info's entry for Load Video (Lightning) as the server builds it (input and input_order)."""
+    types = LoadVideo.INPUT_TYPES()
+    return {"ADL_LoadVideo": {"input": types, "input_order": {k: list(v) for k, v in types.items()}}, **more}
+
+
 def test_ui_files_old_and_new(input_folder):
-    """An 11-value node (saved before resample_rule: the upload button's 'image' last) still gives its inputs;
-    a 12-value one has the rule after 'image'. Widget values are placed by the server's spec, as the editor does."""
-    info = {"ADL_LoadVideo": {"input": LoadVideo.INPUT_TYPES()}}
+    """An 11-value node (saved before resample_rule: the upload button's 'image' last) still gives its inputs,
+    the rule left to the server's default; a 12-value one has the rule before 'image' (the editor lays the
+    button out after the optional widgets). Widget values are placed by the server's spec, as the editor does."""
+    info = object_info()
     old = list(OLD_PROMPT.values()) + ["image"]
     assert to_api(_ui_node(old), info)["1"]["inputs"] == OLD_PROMPT
     assert indices(run_node(**to_api(_ui_node(old), info)["1"]["inputs"])[0]) == [0, 1, 3, 4, 6, 7, 9, 10]
-    new = to_api(_ui_node(old + [VHS]), info)["1"]["inputs"]
+    new = to_api(_ui_node(list(OLD_PROMPT.values()) + [VHS, "image"]), info)["1"]["inputs"]
     assert new == {**OLD_PROMPT, "resample_rule": VHS}
     assert indices(run_node(**new)[0]) == [0, 2, 4, 5, 7, 8, 10, 11]
+
+
+def test_ui_files_from_a_frontend_before_input_order():
+    """Without input_order (frontends before it) the button's value follows the required widgets."""
+    info = {"ADL_LoadVideo": {"input": LoadVideo.INPUT_TYPES()}}
+    assert to_api(_ui_node(list(OLD_PROMPT.values()) + ["image"]), info)["1"]["inputs"] == OLD_PROMPT
+    new = to_api(_ui_node(list(OLD_PROMPT.values()) + ["image", VHS]), info)["1"]["inputs"]
+    assert new == {**OLD_PROMPT, "resample_rule": VHS}
 
 
 # -------------------------------------------------------------------------------------------- the converter
@@ -232,10 +247,10 @@ def test_converter_sets_the_vhs_rule_at_a_force_rate(type_):
     converted, report = cv.convert(vhs_ui(type_, 8))
     [node] = [n for n in converted["nodes"] if n["type"] == "ADL_LoadVideo"]
     values = node["widgets_values"]
-    assert len(values) == 12 and values[5] == 8 and values[10:] == ["image", VHS]  # the upload value, then the rule
+    assert len(values) == 12 and values[5] == 8 and values[10:] == [VHS, "image"]  # the rule, then the upload value
     notes = " | ".join(report["converted"][0]["notes"])
     assert "force_rate 8: resample_rule VideoHelperSuite takes the source frames VideoHelperSuite took" in notes
-    inputs = to_api(converted, {"ADL_LoadVideo": {"input": LoadVideo.INPUT_TYPES()}, **SINK})["1"]["inputs"]
+    inputs = to_api(converted, object_info(**SINK))["1"]["inputs"]
     assert inputs["force_rate"] == 8 and inputs["resample_rule"] == VHS  # where the editor reads it back
     api, report = cv.convert(vhs_api(type_, 8))
     assert api["1"]["class_type"] == "ADL_LoadVideo" and api["1"]["inputs"]["resample_rule"] == VHS
@@ -245,7 +260,7 @@ def test_converter_sets_the_vhs_rule_at_a_force_rate(type_):
 def test_converter_leaves_the_default_at_the_clips_rate(type_):
     converted, report = cv.convert(vhs_ui(type_, 0))
     [node] = [n for n in converted["nodes"] if n["type"] == "ADL_LoadVideo"]
-    assert node["widgets_values"][10:] == ["image", "on screen"]
+    assert node["widgets_values"][10:] == ["on screen", "image"]
     assert not any("resample_rule" in n for n in report["converted"][0]["notes"])
     api, _report = cv.convert(vhs_api(type_, 0))
     assert api["1"]["inputs"]["resample_rule"] == "on screen"
@@ -265,7 +280,7 @@ def test_converter_linked_force_rate_gets_the_vhs_rule():
     """A force_rate fed by another node may be anything: the rule is set (at 0 it is not used)."""
     converted, report = cv.convert(vhs_ui("VHS_LoadVideo", 8, linked=True))
     [node] = [n for n in converted["nodes"] if n["type"] == "ADL_LoadVideo"]
-    assert node["widgets_values"][10:] == ["image", VHS]
+    assert node["widgets_values"][10:] == [VHS, "image"]
     assert [i for i in node["inputs"] if i["name"] == "force_rate"][0]["link"] is not None  # still fed
     assert any("force_rate comes from another node: resample_rule VideoHelperSuite" in n
                for n in report["converted"][0]["notes"])

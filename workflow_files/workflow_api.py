@@ -27,16 +27,36 @@ def is_ui_workflow(data: dict) -> bool:
 
 def _widget_inputs(spec: dict):
     """(name, kind, has control_after_generate) of each widget input, in the order the frontend shows them; an
-    upload button (added by the editor after the required inputs, before the optional ones) as kind UPLOAD."""
+    upload button as kind UPLOAD. The editor adds the button to the required inputs but lays widgets out by
+    the node's ``input_order``, which does not name it: with an input_order it comes last, after the optional
+    widgets (as every frontend since input_order shows it); without one, after the required widgets."""
+    last = "input_order" in spec
+    upload = False
     for section in ("required", "optional"):
-        upload = False
         for name, (kind, *rest) in spec["input"].get(section, {}).items():
             options = rest[0] if rest and isinstance(rest[0], dict) else {}
             upload = upload or (section == "required" and any(options.get(o) is True for o in UPLOAD_OPTIONS))
             if isinstance(kind, list) or kind in WIDGET_TYPES:
                 yield name, ("COMBO" if isinstance(kind, list) else kind), bool(options.get("control_after_generate"))
-        if upload:
+        if upload and (section == "optional" or not last):
             yield "upload", UPLOAD, False
+            upload = False
+
+
+def _positional(spec: dict, values: list) -> list:
+    """(name, kind, has_control, values) of the widgets the values of a list-form widgets_values fill. A file
+    saved before an optional widget was appended has a value fewer for each, and the upload button's value
+    last (the button comes after the optional widgets): that value goes to the button, the widgets it skipped
+    keep their defaults (left out of the prompt)."""
+    widgets = list(_widget_inputs(spec))
+    wanted = sum(1 + has_control for _n, _k, has_control in widgets)
+    if widgets and widgets[-1][1] == UPLOAD and 0 < len(values) < wanted:
+        missing = wanted - len(values)
+        values = values[:-1] + [_UNSET] * missing + values[-1:]
+    return widgets, values
+
+
+_UNSET = object()  # a widget a file predates: the server's default
 
 
 def to_api(workflow: dict, object_info: dict) -> dict:
@@ -95,14 +115,14 @@ def to_api(workflow: dict, object_info: dict) -> dict:
                 if name in raw and kind != UPLOAD:
                     inputs[name] = raw[name]
         else:
-            values = list(raw or [])
-            for name, kind, has_control in _widget_inputs(spec):
+            widgets, values = _positional(spec, list(raw or []))
+            for name, kind, has_control in widgets:
                 if not values:
                     break
-                if kind == UPLOAD:
-                    values.pop(0)
+                value = values.pop(0)
+                if kind == UPLOAD or value is _UNSET:
                     continue
-                inputs[name] = values.pop(0)
+                inputs[name] = value
                 if values and (has_control or (kind == "INT" and values[0] in CONTROL_VALUES)):
                     values.pop(0)
         for socket_ in node.get("inputs", []):

@@ -6,7 +6,8 @@
 //   download:  a missing known file offered by the loader, fetched by a click on the panel's button, progress;
 //   run:       the text-to-video workflow run with the Run button; Save Video's preview <video> plays.
 // Prints one JSON object as its last line; the assertions are in tests/test_browser.py.
-// usage: node features.mjs URL SPEC_JSON   (SPEC: {pack, templates, t2v, long, seed, artifacts, tag})
+//   old_files: a Load Video (Lightning) saved before resample_rule opens with the rule at its default;
+// usage: node features.mjs URL SPEC_JSON   (SPEC: {pack, templates, t2v, long, old_load_video, seed, artifacts, tag})
 import fs from "node:fs";
 import path from "node:path";
 import { closeDialogs, dialogs, finish, openComfy, openWorkflowFile, setWidgets, smallRun } from "./browser.mjs";
@@ -181,6 +182,25 @@ await step("templates", async () => {
                      dialogs: seen.texts };
   }
   return { cards, thumbnails, opened };
+});
+
+// ---- files saved before an appended widget -------------------------------------------------------------
+
+// Load Video (Lightning) saved before resample_rule (11 values, the upload button's last): the rule opens at its
+// default, the button keeps its value, and the prompt sends the rule the file ran with.
+await step("old_files", async () => {
+  if (!spec.old_load_video) return { skipped: true };
+  await openWorkflowFile(page, spec.old_load_video);
+  await closeAll();
+  await settle();
+  return page.evaluate(async () => {
+    const { app } = window;
+    const node = app.graph.nodes.find((n) => n.type === "ADL_LoadVideo");
+    const { output } = await app.graphToPrompt();
+    return { widgets: Object.fromEntries(node.widgets.map((w) => [w.name, w.value])),
+             widgets_values: app.graph.serialize().nodes.find((n) => n.id === node.id).widgets_values,
+             inputs: output[String(node.id)].inputs };
+  });
 });
 
 // ---- presets ------------------------------------------------------------------------------------------

@@ -57,12 +57,10 @@ def _ksampler_named(kind: str, w: list) -> dict:
 
 def widget_layout(target: str) -> list:
     """The names a target's UI widgets_values hold, in order; None where a frontend-made widget's value goes
-    (the upload button's): the editor adds those after the required widgets, so a target's last
-    'optional_widgets' widgets (optional inputs) come after them."""
+    (the upload button's): the editor lays out widgets by the node's input_order, which does not name the
+    button, so its value comes last, after the optional widgets."""
     schema = mapping()["targets"][target]
-    names = [name for name, _kind in schema["widgets"]]
-    split = len(names) - schema.get("optional_widgets", 0)
-    return names[:split] + [None] * len(schema.get("extra_values", [])) + names[split:]
+    return [name for name, _kind in schema["widgets"]] + [None] * len(schema.get("extra_values", []))
 
 
 def _widget_list(target: str, values: dict) -> list:
