@@ -73,7 +73,8 @@ class PromptTravel(io.ComfyNode):
                 io.Clip.Input("clip", tooltip="The checkpoint's CLIP."),
                 io.String.Input("text", multiline=True, default="0: a cat walking in the snow\n48: a cat walking on the beach",
                                 tooltip="One keyframe per line: 'FRAME: prompt'. Frames between keyframes blend "
-                                        "the two prompts; before the first and after the last they hold."),
+                                        "the two prompts; before the first and after the last they hold. "
+                                        "FizzNodes' schedule text ('\"0\": \"a cat\",' per keyframe) is read too."),
                 io.Int.Input("frames", default=96, min=1, max=10000,
                              tooltip="Number of frames (the latent batch size)."),
                 io.Combo.Input("past_last_frame", options=list(PAST_LAST_FRAME), default="error", optional=True,
@@ -81,10 +82,16 @@ class PromptTravel(io.ComfyNode):
                                        "leave out skips it (and the lines continuing it), as FizzNodes' batch "
                                        "schedules skip keyframes past max_frames. Converted FizzNodes files whose "
                                        "frame count comes over a link use leave out."),
+                io.String.Input("pre_text", default="", optional=True,
+                                tooltip="Optional: put before every keyframe's prompt, with a space (FizzNodes' "
+                                        "pre_text), e.g. a style shared by all keyframes."),
+                io.String.Input("app_text", default="", optional=True,
+                                tooltip="Optional: put after every keyframe's prompt, with a space (FizzNodes' "
+                                        "app_text)."),
             ],
             outputs=[io.Conditioning.Output(tooltip="Per-frame conditioning; connect as positive.")],
         )
 
     @classmethod
-    def execute(cls, clip, text, frames, past_last_frame="error") -> io.NodeOutput:
-        return io.NodeOutput(travel_conditioning(clip, text, frames, past_last_frame))
+    def execute(cls, clip, text, frames, past_last_frame="error", pre_text="", app_text="") -> io.NodeOutput:
+        return io.NodeOutput(travel_conditioning(clip, text, frames, past_last_frame, pre_text, app_text))

@@ -177,7 +177,7 @@ def test_gen2_lora_chain_context_and_prompt_travel():
     assert not by_type(converted, "ADE_AnimateDiffSamplingSettings")
     [travel] = by_type(converted, "ADL_PromptTravel")
     assert named(travel) == {"text": "0: a cat walking in the snow\n4: a cat walking on the beach", "frames": 8,
-                             "past_last_frame": "error"}
+                             "past_last_frame": "error", "pre_text": "", "app_text": ""}
     text = cv.format_report(report)
     assert "keyframe 99 is past max_frames 8" in text
     assert "sampler dpmpp_2m" in text and "scheduler karras" in text  # KSampler stays, the report says why it differs

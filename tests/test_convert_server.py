@@ -196,6 +196,54 @@ def test_converted_workflow_runs(server, object_info):
     assert (video["frames"], video["width"], video["height"]) == (FRAMES, SIZE, SIZE)
 
 
+def feed_from_string_node(workflow: dict, node_type: str, name: str, value: str) -> dict:
+    """``name`` of the first ``node_type`` fed by a core PrimitiveStringMultiline holding ``value`` (a widget becomes
+    an input socket, as the editor does when a widget is converted to an input)."""
+    node_id, link_id = workflow["last_node_id"] + 1, workflow["last_link_id"] + 1
+    target = next(n for n in workflow["nodes"] if n["type"] == node_type)
+    sockets = [i for i in target["inputs"] if i["name"] == name]
+    if not sockets:
+        sockets = [{"name": name, "type": "STRING", "widget": {"name": name}, "link": None}]
+        target["inputs"].append(sockets[0])
+    sockets[0]["link"] = link_id
+    slot = target["inputs"].index(sockets[0])
+    workflow["nodes"].append({"id": node_id, "type": "PrimitiveStringMultiline", "pos": [0, 0], "size": [300, 100],
+                              "flags": {}, "order": 0, "mode": 0, "inputs": [],
+                              "outputs": [{"name": "STRING", "type": "STRING", "links": [link_id]}],
+                              "properties": {}, "widgets_values": [value]})
+    workflow["links"].append([link_id, node_id, 0, target["id"], slot, "STRING"])
+    workflow["last_node_id"], workflow["last_link_id"] = node_id, link_id
+    return workflow
+
+
+def test_linked_fizznodes_schedule_renders_what_the_typed_one_does(server, object_info):
+    """FizzNodes' schedule and pre_text fed by core string nodes stay linked through the conversion; Prompt Travel
+    reads the schedule and adds pre_text when it runs, and the frames equal those of the same schedule typed in this
+    pack's form (the keyframe past max_frames left out either way)."""
+    original = cheap(load("t2v_gen2_lora_context_prompt_travel"))
+    [schedule] = [n for n in original["nodes"] if n["type"] == "BatchPromptSchedule"]
+    linked = feed_from_string_node(copy.deepcopy(original), "BatchPromptSchedule", "text", schedule["widgets_values"][0])
+    linked = feed_from_string_node(linked, "BatchPromptSchedule", "pre_text", "masterpiece,")
+    converted, report = cv.convert(linked)
+    assert not report["kept"], report["kept"]
+    typed, _ = cv.convert(original)
+    [travel] = [n for n in typed["nodes"] if n["type"] == "ADL_PromptTravel"]
+    travel["widgets_values"][0] = ("0: masterpiece, a cat walking in the snow\n"
+                                   "4: masterpiece, a cat walking on the beach")
+    videos = []
+    for graph in (converted, typed):
+        prompt = to_api(graph, object_info)
+        result = server.run(prompt)
+        assert result["ok"], f"{result['error']}\n{server.log()[-3000:]}"
+        videos.append(saved_video(server, result["outputs"]))
+    linked_inputs = next(n for n in to_api(converted, object_info).values()
+                         if n["class_type"] == "ADL_PromptTravel")["inputs"]
+    assert isinstance(linked_inputs["text"], list) and isinstance(linked_inputs["pre_text"], list)
+    assert videos[0]["frames"] == videos[1]["frames"] == FRAMES
+    for a, b in zip(videos[0]["arrays"], videos[1]["arrays"]):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_switched_to_lightning_runs(server, object_info):
     """The same graph made Lightning (Switch to Lightning, 4 steps: the test module's file) runs."""
     converted, _report = cv.convert(cheap(load("t2v_gen2_lora_context_prompt_travel")))

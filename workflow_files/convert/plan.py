@@ -116,7 +116,7 @@ class Converter(LoaderPlanning):
         values, widget_links = self.target_widgets(target, entry.get("widgets", {}), named, linked, plan.notes)
         if entry.get("transform"):
             TRANSFORMS[entry["transform"]](named, values, plan.notes, linked)
-        self.refuse_unaccounted(node, set(entry.get("inputs", {})) | set(widget_links.values())
+        self.refuse_unaccounted(node, set(entry.get("inputs", {})) | set(widget_links.values()) | set(entry.get("dropped_inputs", []))
                                 | set(entry.get("outputs_passthrough", {}).values()) | set(entry.get("adjust_inputs", {})))
         inputs = {}
         for foreign_name, target_name in entry.get("inputs", {}).items():
