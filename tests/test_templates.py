@@ -62,3 +62,25 @@ def test_thumbnail_is_served_as_a_jpeg(server, name):
         # drawn, not blank: a dark canvas with lighter nodes and coloured links on it
         low, high = img.convert("L").getextrema()
         assert low < 40 and high > 150, (low, high)
+
+
+def test_each_example_saves_every_widget_of_our_nodes():
+    """An example workflow holds a value for every widget of each of this pack's nodes, in the order the editor
+    saves them (an input appended later is written into the examples too): opened, the editor adds nothing, and
+    the API twin holds the same inputs."""
+    from animatediff_lightning.nodes import NODES
+    from animatediff_lightning.workflow_files.workflow_api import _widget_inputs
+
+    classes = {n.define_schema().node_id: n for n in NODES}
+    for path in sorted((ROOT / "workflows").glob("*.json")):
+        twin = json.loads((ROOT / "workflows" / "api" / path.name).read_text())
+        for node in json.loads(path.read_text())["nodes"]:
+            if node["type"] not in classes:
+                continue
+            types = classes[node["type"]].INPUT_TYPES()
+            spec = {"input": types, "input_order": {k: list(v) for k, v in types.items()}}
+            widgets = list(_widget_inputs(spec))
+            want = sum(1 + has_control for _n, _k, has_control in widgets)
+            assert len(node.get("widgets_values") or []) == want, (path.name, node["id"], node["type"])
+            named = {n for n, kind, _c in widgets if kind != "UPLOAD"}
+            assert named <= set(twin[str(node["id"])]["inputs"]), (path.name, node["id"], named)
