@@ -272,3 +272,43 @@ def test_gen2_percent_fed_by_a_primitive_stays_fed():
     assert ("PrimitiveNode", 0, "ADL_ApplyMotionModule", "start_percent") in _links(converted)
     [out] = by_type(converted, "ADL_ApplyMotionModule")
     assert named(out)["end_percent"] == 1.0
+
+
+def test_legacy_loader_of_late_october_2023():
+    """9932a9e 2023-10-30 to 86965b2 2023-11-01: model_name, beta_schedule, motion_scale (3 values)."""
+    g = UIGraph()
+    ckpt = g.node("CheckpointLoaderSimple", ["x.safetensors"], outputs=[("MODEL", "MODEL"), ("CLIP", "CLIP"), ("VAE", "VAE")])
+    ad = g.node("ADE_AnimateDiffLoaderWithContext", [MODULE, "sqrt_linear (AnimateDiff)", 1.25],
+                inputs=[("model", "MODEL")], outputs=[("MODEL", "MODEL")])
+    g.link(ckpt, 0, ad, "model")
+    converted, report = cv.convert(g.workflow())
+    assert not report["kept"], report["kept"]
+    assert "9932a9e 2023-10-30 to 86965b2 2023-11-01" in report["converted"][0]["version"]
+    [value] = by_type(converted, "ADL_MotionValue")
+    assert named(value)["value"] == 1.25
+    assert "apply_v2_models_properly was off" not in cv.format_report(report)  # today's ADE opens it with True
+
+
+def test_api_legacy_loader_without_apply_v2_runs_as_ade_runs_it():
+    """An API prompt that leaves apply_v2_models_properly out runs with ADE's function default, False: said."""
+    prompt = {"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "x.safetensors"}},
+              "2": {"class_type": "ADE_AnimateDiffLoaderWithContext", "inputs": {
+                  "model": ["1", 0], "model_name": MODULE, "beta_schedule": "autoselect"}}}
+    _converted, report = cv.convert(prompt)
+    assert not report["kept"], report["kept"]
+    text = cv.format_report(report)
+    assert "apply_v2_models_properly False" in text and "apply_v2_models_properly was off" in text
+
+
+def test_motion_lora_saved_with_its_2023_input_name():
+    """ADE called the Motion LoRA loader's file input lora_name until 3acf95e 2024-07-15."""
+    prompt = {"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "x.safetensors"}},
+              "2": {"class_type": "ADE_AnimateDiffLoRALoader", "inputs": {"lora_name": "v2_lora_PanLeft.ckpt",
+                                                                          "strength": 0.7}},
+              "3": {"class_type": "ADE_AnimateDiffLoaderGen1", "inputs": {
+                  "model": ["1", 0], "model_name": MODULE, "beta_schedule": "autoselect", "motion_lora": ["2", 0]}}}
+    converted, report = cv.convert(prompt)
+    assert not report["kept"], report["kept"]
+    [lora] = [n for n in converted.values() if n["class_type"] == "ADL_LoadMotionLoRA"]
+    assert lora["inputs"]["lora_name"] == "v2_lora_PanLeft.ckpt" and lora["inputs"]["strength"] == 0.7
+    assert "lora_name (its name before the pack renamed it name)" in cv.format_report(report)

@@ -190,3 +190,23 @@ def test_sample_settings_in_api_format():
     prompt["4"]["inputs"]["seed_override"] = 0  # a value ADE received (the frontend sent the widget): the seed
     _converted, report = cv.convert(prompt)
     assert "sample settings node 4: seed_override 0 is a typed value" in kept(report)["5"]
+
+
+def test_early_2024_iteration_layouts():
+    """d2bf367 2024-01-02 to 1eed0d9 2024-01-27 saved FreeInit with 8 values (no iteration offsets) and the default
+    iteration options with 1: the AnimateDiff-Evolved of today opens them with the offsets' defaults (0 and 1)."""
+    g, _settings, _l, it, _ad = settings_graph(iteration=("ADE_IterationOptsFreeInit",
+                                                          [2, "gaussian", 0.25, 0.25, 4, 999, False, "DinkInit_v1"]))
+    converted, report = cv.convert(g.workflow())
+    assert not report["kept"], report["kept"]
+    [node] = by_type(converted, "ADL_FreeInit")
+    assert named(node)["method"] == "DinkInit_v1"
+    assert (named(node)["iter_batch_offset"], named(node)["iter_seed_offset"]) == (0, 1)
+    assert any("d2bf367 2024-01-02 to 1eed0d9 2024-01-27" in w for w in report["converted"][0]["with"])
+
+    g, _settings, _l, it, _ad = settings_graph(iteration=("ADE_IterationOptsDefault", [1]))
+    converted, report = cv.convert(g.workflow())
+    assert not report["kept"] and not by_type(converted, "ADL_FreeInit"), report["kept"]
+    g, _settings, _l, it, ad = settings_graph(iteration=("ADE_IterationOptsDefault", [2]))
+    _converted, report = cv.convert(g.workflow())
+    assert kept(report)[it].startswith("iterations 2: sampling again from each run's result")

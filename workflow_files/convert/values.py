@@ -48,7 +48,12 @@ def recognise(node: Node, entry: dict) -> tuple[dict, str]:
         raw = []
     if isinstance(raw, dict):
         label = "named widget values" if node.ui else "API format (named inputs)"
-        return _omitted(node, entry, dict(raw), label)
+        named = dict(raw)
+        for old, new in entry.get("renamed", {}).items():  # saved before the pack renamed the input
+            if old in named and new not in named:
+                named[new] = named.pop(old)
+                label += f"; {old} (its name before the pack renamed it {new})"
+        return _omitted(node, entry, named, label)
     if not isinstance(raw, list):
         raise Refuse(f"widgets_values is neither a list nor an object: {str(raw)[:60]}")
     trailing = entry.get("trailing", {"max": 0, "kinds": []})
