@@ -358,8 +358,9 @@ def test_gen2_apply_with_percentages(start, end):
 
 
 def test_a_connected_input_without_counterpart_is_never_dropped():
-    """A widget fed by another node that the table cannot carry over (a LoRA strength from a Primitive, VHS's
-    force_size from a node) keeps the node as it was, with the reason."""
+    """A widget fed by another node that the table cannot carry over (VHS's force_size from a node: its presets
+    become a width and a height) keeps the node as it was, with the reason; a LoRA strength from a Primitive stays
+    linked (tests/test_convert_ade_layouts.py)."""
     g = UIGraph()
     prim = g.node("PrimitiveNode", [0.7, "fixed"], outputs=[("FLOAT", "FLOAT")])
     lora = g.node("ADE_AnimateDiffLoRALoader", ["l.ckpt", 0.7], outputs=[("MOTION_LORA", "MOTION_LORA")])
@@ -374,7 +375,7 @@ def test_a_connected_input_without_counterpart_is_never_dropped():
     g.link(text, 0, video, "force_size")
     _converted, report = cv.convert(g.workflow())
     kept = {k["id"]: k["reason"] for k in report["kept"]}
-    assert "input strength is connected" in kept[ad] and "input force_size is connected" in kept[video], kept
+    assert ad not in kept and "input force_size is connected" in kept[video], kept
 
 
 def test_docs_table_is_current():

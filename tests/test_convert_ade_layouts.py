@@ -211,6 +211,41 @@ def test_large_empty_latent_linked_in_an_api_prompt():
     assert not report["kept"] and converted["2"]["inputs"]["batch_size"] == ["1", 0]
 
 
+def test_lora_strength_and_context_length_fed_by_other_nodes_stay_fed():
+    """A range on the table is for typed values; a value over a link goes to the converted node as it comes."""
+    prompt = {"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "x.safetensors"}},
+              "2": {"class_type": "PrimitiveFloat", "inputs": {"value": 0.6}},
+              "3": {"class_type": "PrimitiveInt", "inputs": {"value": 16}},
+              "4": {"class_type": "ADE_AnimateDiffLoRALoader", "inputs": {"name": "v2_lora_PanLeft.ckpt", "strength": ["2", 0]}},
+              "5": {"class_type": "ADE_StandardUniformContextOptions", "inputs": {
+                  "context_length": ["3", 0], "context_stride": 1, "context_overlap": 4, "fuse_method": "flat"}},
+              "6": {"class_type": "ADE_AnimateDiffLoaderGen1", "inputs": {
+                  "model": ["1", 0], "model_name": MODULE, "beta_schedule": "autoselect", "motion_lora": ["4", 0],
+                  "context_options": ["5", 0]}}}
+    converted, report = cv.convert(prompt)
+    assert not report["kept"], report["kept"]
+    [lora] = [n for n in converted.values() if n["class_type"] == "ADL_LoadMotionLoRA"]
+    [ctx] = [n for n in converted.values() if n["class_type"] == "ADL_ContextOptions"]
+    assert lora["inputs"]["strength"] == ["2", 0] and ctx["inputs"]["context_length"] == ["3", 0]
+
+
+def test_lora_strength_fed_by_a_primitive_in_a_ui_file():
+    g = UIGraph()
+    ckpt = _ckpt(g)
+    lora = g.node("ADE_AnimateDiffLoRALoader", ["v2_lora_PanLeft.ckpt", 0.8], inputs=[("prev_motion_lora", "MOTION_LORA")],
+                  outputs=[("MOTION_LORA", "MOTION_LORA")])
+    g.widget_input(lora, "strength", "FLOAT")
+    prim = g.node("PrimitiveNode", [0.6], outputs=[("FLOAT", "FLOAT")])
+    g.link(prim, 0, lora, "strength")
+    loader = _gen1(g, ckpt)
+    g.link(lora, 0, loader, "motion_lora")
+    _sampler(g, loader)
+    converted, report = cv.convert(g.workflow())
+    _consistent(converted)
+    assert not report["kept"], report["kept"]
+    assert ("PrimitiveNode", 0, "ADL_LoadMotionLoRA", "strength") in _links(converted)
+
+
 def _schedule(g, type_, widgets, clip):
     node = g.node(type_, widgets, inputs=[("clip", "CLIP")] + ([("num_latents", "LATENT")] if "Latent" in type_ else []),
                   outputs=[("POS", "CONDITIONING"), ("NEG", "CONDITIONING"), ("INPUT_LATENTS", "LATENT")])

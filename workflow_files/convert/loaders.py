@@ -32,13 +32,15 @@ class LoaderPlanning:
             if self.outside_consumers(lora.id, 0, users | {n.id for n in chain}):
                 raise Refuse(f"its Motion LoRA node {lora.id} also feeds other nodes; give each loader its own LoRA nodes")
             try:
-                self.refuse_unaccounted(lora, {"prev_motion_lora"})
                 named, version = recognise(lora, entry)
                 notes = []
-                values, _ = self.target_widgets("ADL_LoadMotionLoRA", entry["widgets"], named, set(), notes)
+                values, links = self.target_widgets("ADL_LoadMotionLoRA", entry["widgets"], named,
+                                                    self.linked_inputs(lora, entry, named), notes)
+                self.refuse_unaccounted(lora, {"prev_motion_lora"} | set(links.values()))
             except Refuse as e:
                 raise Refuse(f"its Motion LoRA node {lora.id}: {e}") from None
-            plan.emitted.append(Emitted(lora.id, "ADL_LoadMotionLoRA", values, {"motion_module": ref}, lora))
+            inputs = {"motion_module": ref, **{name: ("old", *lora.links[old]) for name, old in links.items()}}
+            plan.emitted.append(Emitted(lora.id, "ADL_LoadMotionLoRA", values, inputs, lora))
             _absorb(plan, lora, "Motion LoRA", notes, version)
             ref = ("new", lora.id, 0)
         return ref
@@ -96,25 +98,30 @@ class LoaderPlanning:
             if name in ctx.links:
                 raise Refuse(f"context options node {ctx.id}: input {name} is connected: {why} have no counterpart")
         try:
-            self.refuse_unaccounted(ctx, set())
             named, version = recognise(ctx, entry)
+            linked = self.linked_inputs(ctx, entry, named)
             notes = []
             if named.get("start_percent", 0) not in (0, 0.0, None):
                 raise Refuse(f"start_percent {named['start_percent']} (windows only from part-way) has no counterpart")
             if named.get("use_on_equal_length"):
                 notes.append("use_on_equal_length was on: with as many frames as context_length no windows are used")
-            values, _ = self.target_widgets("ADL_ContextOptions", entry["widgets"], named, set(), notes)
+            values, links = self.target_widgets("ADL_ContextOptions", entry["widgets"], named, linked, notes)
+            self.refuse_unaccounted(ctx, set(links.values()))
             _context_stride(values, named, notes)
             if noise_type:
                 values["noise_type"] = noise_type
-            if values["context_overlap"] >= values["context_length"]:
+            if links:  # values over links: the node checks them when it runs
+                notes.append(f"{', '.join(sorted(links))} {'comes' if len(links) == 1 else 'come'} from another node "
+                             "and stays linked")
+            elif values["context_overlap"] >= values["context_length"]:
                 raise Refuse(f"context_overlap {values['context_overlap']} must be smaller than context_length")
-            if values["context_length"] > 32:
+            if values.get("context_length", 0) > 32:
                 notes.append(f"context_length {values['context_length']} is more than Lightning's 32 positions")
         except Refuse as e:
             raise Refuse(f"context options node {ctx.id}: {e}") from None
         ctx_id = self.part_id(ctx)
-        plan.emitted.append(Emitted(ctx_id, "ADL_ContextOptions", values, {"model": model_ref}, ctx,
+        inputs = {"model": model_ref, **{name: ("old", *ctx.links[old]) for name, old in links.items()}}
+        plan.emitted.append(Emitted(ctx_id, "ADL_ContextOptions", values, inputs, ctx,
                                     new=ctx_id != ctx.id, offset=(0, 60)))
         _absorb(plan, ctx, "context options", notes, version)
         if ctx_id != ctx.id:
@@ -250,7 +257,8 @@ class LoaderPlanning:
         values = {"context_length": length, "context_overlap": 0, "context_schedule": "static", "fuse_method": "flat",
                   "closed_loop": False, "noise_type": noise or "per-frame"}
         ctx_id = self.part_id(ctx)
-        plan.emitted.append(Emitted(ctx_id, "ADL_ContextOptions", values, {"model": model_ref}, ctx,
+        inputs = {"model": model_ref}
+        plan.emitted.append(Emitted(ctx_id, "ADL_ContextOptions", values, inputs, ctx,
                                     new=ctx_id != ctx.id, offset=(0, 60)))
         _absorb(plan, ctx, "context options", [
             f"batched windows of {length} became Context Options (Lightning) static, overlap 0, flat: its last window "
