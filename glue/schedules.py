@@ -85,6 +85,16 @@ def beta_model_sampling(model_sampling, name: str):
     return sampling
 
 
+def with_beta_schedule(model, name: str):
+    """A clone of ``model`` (a ModelPatcher) sampling on the beta schedule ``name`` (a key of BETA_SCHEDULES;
+    sqrt_linear is AnimateDiff's own), as AnimateDiff-Evolved's checkpoint loader with a beta_schedule sets it."""
+    sampling = model.get_model_object("model_sampling")
+    m = model.clone()
+    m.add_object_patch("model_sampling", animatediff_model_sampling(sampling) if name == "sqrt_linear"
+                       else beta_model_sampling(sampling, name))
+    return m
+
+
 class _BetaConfig:
     """The part of a model config that ComfyUI's discrete samplings read."""
 

@@ -15,7 +15,7 @@ from .motion_control import MotionKeyframeNode, MotionValueNode
 from .motion_lora import LoadMotionLoRA
 from .motion_module import ApplyMotionModule, LoadMotionModule
 from .noise import FreeInitNode, NoiseLayerNode, SampleSettingsNode
-from .sampling import LightningSampler, LightningScheduler, SampleLightning, SigmaScheduleNode
+from .sampling import BetaScheduleNode, LightningSampler, LightningScheduler, SampleLightning, SigmaScheduleNode
 from .sparsectrl import ApplySparseCtrl, LoadSparseCtrl
 from .video import LoadImages, LoadVideo, SaveVideo
 
@@ -23,7 +23,7 @@ NODES = [LoadMotionModule, LoadMotionLoRA, ApplyMotionModule, MotionValueNode, M
          LightningSampler, SampleLightning, ContextOptions, PromptTravel, LoadVideo, SaveVideo, VideoConsistency,
          DownloadModels, AdjustPositions, AdjustWeights, SampleSettingsNode, NoiseLayerNode, FreeInitNode,
          CFGKeyframeNode, SigmaScheduleNode, LoadSparseCtrl, ApplySparseCtrl, ControlNetWeightsNode,
-         ControlNetKeyframeNode, ControlNetControlsNode, LoadImages, SelectEveryNthImage]
+         ControlNetKeyframeNode, ControlNetControlsNode, LoadImages, SelectEveryNthImage, BetaScheduleNode]
 
 
 def _guarded(node):

@@ -2,7 +2,7 @@
 from comfy_api.latest import io
 
 from ..glue.sampling import euler_sampler, model_sigmas, sample_lightning
-from ..glue.schedules import BETA_SCHEDULES, INTERPOLATIONS, SigmaSchedule
+from ..glue.schedules import BETA_SCHEDULES, INTERPOLATIONS, SigmaSchedule, with_beta_schedule
 from .types import SAMPLING, SigmaScheduleType
 
 STEPS_TOOLTIP = ("Sampling steps. 0 = the count the motion module was distilled for (4 when unknown). "
@@ -114,3 +114,28 @@ class SigmaScheduleNode(io.ComfyNode):
     def execute(cls, beta_schedule, zsnr, blend_with=None, weight_start=0.5, weight_end=0.5,
                 interpolation="linear") -> io.NodeOutput:
         return io.NodeOutput(SigmaSchedule(beta_schedule, zsnr, blend_with, weight_start, weight_end, interpolation))
+
+
+class BetaScheduleNode(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="ADL_BetaSchedule",
+            display_name="Beta Schedule (Lightning)",
+            category=SAMPLING,
+            description="Puts an SD1.5 model on another noise schedule (its betas), with or without a motion "
+                        "module: AnimateDiff-Evolved's checkpoint loader with a beta_schedule.",
+            inputs=[
+                io.Model.Input("model", tooltip="An SD1.5 model."),
+                io.Combo.Input("beta_schedule", options=list(BETA_SCHEDULES), default="sqrt_linear",
+                               tooltip="sqrt_linear: AnimateDiff's (and Lightning's) own; linear: SD1.5's; lcm "
+                                       "ones: distilled LCM sampling (50 levels unless named); the rest are core's "
+                                       "beta formulas on SD1.5's range. Apply Motion Module's beta_schedule "
+                                       "replaces it unless set to keep the model's schedule."),
+            ],
+            outputs=[io.Model.Output(tooltip="The model on that schedule; the input model is unchanged.")],
+        )
+
+    @classmethod
+    def execute(cls, model, beta_schedule) -> io.NodeOutput:
+        return io.NodeOutput(with_beta_schedule(model, beta_schedule))

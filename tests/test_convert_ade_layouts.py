@@ -63,6 +63,8 @@ def _case_graph(case):
         loader = _gen1(g, ckpt)
         g.link(settings, 0, loader, "sample_settings")
         _sampler(g, loader)
+    elif kind == "ad_checkpoint":
+        return _noise_select(case["widgets_values"])[0]
     elif kind == "ad_unload":
         loader = _gen1(g, ckpt)
         unload = g.node(case["type"], case["widgets_values"], inputs=[("model", "MODEL")], outputs=[("MODEL", "MODEL")])
@@ -353,3 +355,72 @@ def test_an_unknown_node_with_a_packs_prefix_is_named_as_such():
     g.node("ADE_basicContextOptions", [16, 1, 4])
     [kept] = cv.convert(g.workflow())[1]["kept"]
     assert kept["reason"].startswith("an unknown node with AnimateDiff-Evolved's prefix")
+
+
+# ---------------------------------------------------------------- CheckpointLoaderSimpleWithNoiseSelect
+def _noise_select(widgets, link_ckpt_name=False):
+    g = UIGraph()
+    ckpt = g.node("CheckpointLoaderSimpleWithNoiseSelect", widgets, outputs=CKPT)
+    if link_ckpt_name:
+        g.widget_input(ckpt, "ckpt_name", "COMBO")
+        g.link(g.node("PrimitiveNode", ["other.safetensors"], outputs=[("COMBO", "COMBO")]), 0, ckpt, "ckpt_name")
+    enc = g.node("CLIPTextEncode", ["a cat"], inputs=[("clip", "CLIP")], outputs=[("CONDITIONING", "CONDITIONING")])
+    g.link(ckpt, 1, enc, "clip")
+    ks = _sampler(g, ckpt)
+    g.link(enc, 0, ks, "positive")
+    dec = g.node("VAEDecode", [], inputs=[("samples", "LATENT"), ("vae", "VAE")], outputs=[("IMAGE", "IMAGE")])
+    g.link(ks, 0, dec, "samples")
+    g.link(ckpt, 2, dec, "vae")
+    return g.workflow(), ckpt
+
+
+@pytest.mark.parametrize("widgets, version", [
+    (["sd15.safetensors", "sqrt_linear (AnimateDiff)"], "5d8ba83 2023-08-28 to d2bf367 2024-01-02"),
+    (["sd15.safetensors", "sqrt_linear (AnimateDiff)", False, 0.18215], "d2bf367 2024-01-02+"),
+])
+def test_checkpoint_loader_with_a_beta_schedule(widgets, version):
+    """Load Checkpoint, its MODEL through Beta Schedule (Lightning) on the same betas; CLIP and VAE straight."""
+    workflow, ckpt = _noise_select(widgets)
+    converted, report = cv.convert(workflow)
+    _consistent(converted)
+    assert not report["kept"], report["kept"]
+    assert version in report["converted"][0]["version"]
+    [load] = by_type(converted, "CheckpointLoaderSimple")
+    [beta] = by_type(converted, "ADL_BetaSchedule")
+    assert load["id"] == ckpt and named(load) == {"ckpt_name": "sd15.safetensors"}
+    assert named(beta) == {"beta_schedule": "sqrt_linear"}
+    assert {("CheckpointLoaderSimple", 0, "ADL_BetaSchedule", "model"), ("ADL_BetaSchedule", 0, "KSampler", "model"),
+            ("CheckpointLoaderSimple", 1, "CLIPTextEncode", "clip"),
+            ("CheckpointLoaderSimple", 2, "VAEDecode", "vae")} <= _links(converted)
+
+
+def test_checkpoint_loader_using_the_existing_schedule_is_load_checkpoint():
+    workflow, _ckpt = _noise_select(["sd15.safetensors", "use existing", False, 0.18215], link_ckpt_name=True)
+    converted, report = cv.convert(workflow)
+    assert not report["kept"], report["kept"]
+    assert not by_type(converted, "ADL_BetaSchedule")
+    assert {("PrimitiveNode", 0, "CheckpointLoaderSimple", "ckpt_name"),
+            ("CheckpointLoaderSimple", 0, "KSampler", "model")} <= _links(converted)
+
+
+@pytest.mark.parametrize("widgets, reason", [
+    (["sd15.safetensors", "sqrt_linear (AnimateDiff)", True, 0.13025], "a custom latent scale factor has no counterpart"),
+    (["sd15.safetensors", "autoselect", False, 0.18215], "picks a schedule by motion module"),
+    (["sd15.safetensors", "linear (AnimateDiff-SDXL)", False, 0.18215], "for SDXL motion modules"),
+])
+def test_checkpoint_loader_what_stays(widgets, reason):
+    workflow, ckpt = _noise_select(widgets)
+    _converted, report = cv.convert(workflow)
+    [kept] = report["kept"]
+    assert kept["id"] == ckpt and reason in kept["reason"], kept
+
+
+def test_api_checkpoint_loader_without_the_optional_inputs():
+    prompt = {"1": {"class_type": "CheckpointLoaderSimpleWithNoiseSelect",
+                    "inputs": {"ckpt_name": "sd15.safetensors", "beta_schedule": "lcm"}},
+              "2": {"class_type": "CLIPTextEncode", "inputs": {"text": "a", "clip": ["1", 1]}}}
+    converted, report = cv.convert(prompt)
+    assert not report["kept"], report["kept"]
+    assert converted["1"] == {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "sd15.safetensors"}}
+    assert converted["2"]["inputs"]["clip"] == ["1", 1]
+    assert not any(n["class_type"] == "ADL_BetaSchedule" for n in converted.values())  # MODEL unused: no node

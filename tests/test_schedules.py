@@ -177,3 +177,24 @@ def test_sigma_schedule_zsnr_and_incompatible_blends():
     torch.testing.assert_close(z.sigmas, expected.float())
     with pytest.raises(MotionModuleError, match="cannot be blended: an lcm schedule has fewer levels"):
         sigma_schedule_sampling(base, SigmaSchedule("lcm", blend=SigmaSchedule("linear")))
+
+
+def test_beta_schedule_node_puts_a_model_on_animatediffs_betas():
+    """Beta Schedule (Lightning) (AnimateDiff-Evolved's checkpoint loader with a beta_schedule): the patched model
+    samples on the reference's σ, the input model keeps SD1.5's; lcm / other names are the same levels as
+    beta_model_sampling's (checked above against diffusers)."""
+    from animatediff_lightning.glue.schedules import beta_model_sampling
+    from animatediff_lightning.nodes.sampling import BetaScheduleNode
+    from support.sd15_models import tiny_model_patcher
+
+    model = tiny_model_patcher()
+    [patched] = BetaScheduleNode.execute(model, "sqrt_linear").result
+    sampling = patched.get_model_object("model_sampling")
+    assert float(sampling.sigma_max) == pytest.approx(REFERENCE_SIGMAS[1][0], abs=1e-5)
+    assert torch.allclose(lightning_sigmas(sampling, 4), torch.tensor(REFERENCE_SIGMAS[4] + [0.0]), rtol=1e-5, atol=1e-5)
+    assert float(model.get_model_object("model_sampling").sigma_max) == pytest.approx(14.6146, abs=1e-4)
+    [lcm] = BetaScheduleNode.execute(model, "lcm").result
+    expected = beta_model_sampling(model.get_model_object("model_sampling"), "lcm")
+    assert torch.equal(lcm.get_model_object("model_sampling").sigmas, expected.sigmas)
+    schema = BetaScheduleNode.define_schema()
+    assert [i.id for i in schema.inputs] == ["model", "beta_schedule"]

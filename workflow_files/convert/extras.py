@@ -1,13 +1,14 @@
 """AnimateDiff-Evolved's extras and FizzNodes' latent-driven schedule: the deprecated combine node onto Save Video
 (Lightning) (transform ``ade_combine``), the unload node (kind ``ad_unload``: it goes, its MODEL the model from before
-AnimateDiff), and the frame count of ``BatchPromptScheduleLatentInput`` taken from the empty latent it is fed
+AnimateDiff), the checkpoint loader with a beta schedule (kind ``ad_checkpoint``: core Load Checkpoint + Beta Schedule
+(Lightning)), and the frame count of ``BatchPromptScheduleLatentInput`` taken from the empty latent it is fed
 (``latent_frames``)."""
 from __future__ import annotations
 
 from . import motion
 from .graph import Node
 from .parts import Plan
-from .values import TRANSFORMS, Refuse
+from .values import TRANSFORMS, Refuse, translate_value
 
 AD_MODEL_KINDS = ("ad_loader", "ad_sampling")  # nodes that put a motion module on their model input
 
@@ -39,6 +40,44 @@ def _ade_combine(named: dict, values: dict, notes: list, linked: set):
 
 
 TRANSFORMS["ade_combine"] = _ade_combine
+
+
+# --------------------------------------------------------------------------------------------------------
+# CheckpointLoaderSimpleWithNoiseSelect → Load Checkpoint (+ Beta Schedule (Lightning))
+# --------------------------------------------------------------------------------------------------------
+def plan_checkpoint(conv, node: Node, entry: dict, named: dict, plan: Plan):
+    """ADE's checkpoint loader puts the model on the chosen beta schedule ('use existing': the checkpoint's own);
+    core Load Checkpoint loads the same three outputs and Beta Schedule (Lightning) sets the same noise levels."""
+    from .vhs import Build
+
+    linked = conv.linked_inputs(node, entry, named)
+    for name in ("beta_schedule", "use_custom_scale_factor", "scale_factor"):
+        if name in linked:
+            raise Refuse(f"{name} comes from another node; make it a widget first (its value decides which nodes it "
+                         "becomes)")
+    conv.refuse_unaccounted(node, {"ckpt_name"} & linked)
+    if named.get("use_custom_scale_factor"):
+        raise Refuse(f"use_custom_scale_factor is on (scale_factor {named.get('scale_factor')}): a custom latent scale "
+                     "factor has no counterpart")
+    schedule = named.get("beta_schedule", "use existing")
+    beta = None
+    if schedule == "autoselect":
+        raise Refuse("beta_schedule 'autoselect' picks a schedule by motion module, and a checkpoint loader has none; "
+                     "choose a schedule")
+    if schedule != "use existing":
+        beta = translate_value({"from": "beta_schedule", "table": "ade_sigma_beta_schedule"}, schedule, plan.notes)
+    b = Build(conv, node, plan)
+    ckpt = ("old", *node.links["ckpt_name"]) if "ckpt_name" in linked else None
+    ckpt_id = b.emit("CheckpointLoaderSimple", {} if ckpt else {"ckpt_name": named.get("ckpt_name")},
+                     {"ckpt_name": ckpt} if ckpt else {})
+    model_ref = ("new", ckpt_id, 0)
+    if beta is not None and b.used(0):
+        model_ref = ("new", b.emit("ADL_BetaSchedule", {"beta_schedule": beta}, {"model": model_ref}), 0)
+        plan.notes.append(f"beta_schedule {schedule!r}: Beta Schedule (Lightning) {beta} on the MODEL (an AnimateDiff "
+                          "loader after it with its own beta_schedule replaces it, in both packs)")
+    b.out(0, model_ref)
+    b.out(1, ("new", ckpt_id, 1))
+    b.out(2, ("new", ckpt_id, 2))
 
 
 # --------------------------------------------------------------------------------------------------------

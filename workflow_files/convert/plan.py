@@ -172,6 +172,9 @@ class Converter(LoaderPlanning):
     def plan_acn_weights(self, node: Node, entry: dict, named: dict, plan: Plan):
         controls.plan_weights(self, node, entry, named, plan)
 
+    def plan_ad_checkpoint(self, node: Node, entry: dict, named: dict, plan: Plan):
+        extras.plan_checkpoint(self, node, entry, named, plan)
+
     def plan_ad_unload(self, node: Node, entry: dict, named: dict, plan: Plan):
         extras.plan_unload(self, node, entry, plan)
 
@@ -182,7 +185,7 @@ class Converter(LoaderPlanning):
     def run(self):
         # SparseCtrl loaders first: they take the apply nodes they feed, which otherwise convert as plain ControlNet
         order = {"acn_sparsectrl": 0, "replace": 1, "acn_loader": 1, "acn_apply": 1, "acn_keyframe": 1, "acn_weights": 1,
-                 "vhs_core": 1, "ad_unload": 1, "ad_loader": 2, "ad_sampling": 2}
+                 "vhs_core": 1, "ad_unload": 1, "ad_checkpoint": 1, "ad_loader": 2, "ad_sampling": 2}
         foreign = [n for n in self.nodes.values() if n.type in self.table]
         claimed_by = self.claimed_by
         for kind_rank in (0, 1, 2):
