@@ -286,7 +286,8 @@ def test_saved_video_plays_in_the_output_node(features):
     video = r["video"]
     assert ".mp4" in video["src"], video
     assert video["paused"] is False and video["loop"] is True and video["controls"] is True, video
-    assert video["advanced"] > 0 and video["readyState"] >= 2, video  # currentTime moves: it plays
+    # currentTime moves: it plays (readyState, read once, may be 1 at the loop's seam on a loaded machine)
+    assert video["advanced"] > 0 and video["readyState"] >= 1, video
     assert video["videoWidth"] == 64 and video["videoHeight"] == 64, video
     assert video["visible"], video
     if features["frontend"]["vueNodes"]:

@@ -198,7 +198,7 @@ await step("old_files", async () => {
     const node = app.graph.nodes.find((n) => n.type === "ADL_LoadVideo");
     const { output } = await app.graphToPrompt();
     return { widgets: Object.fromEntries(node.widgets.map((w) => [w.name, w.value])),
-             widgets_values: app.graph.serialize().nodes.find((n) => n.id === node.id).widgets_values,
+             widgets_values: app.graph.serialize().nodes.find((n) => String(n.id) === String(node.id))?.widgets_values ?? null,
              inputs: output[String(node.id)].inputs };
   });
 });
