@@ -424,3 +424,40 @@ def test_api_checkpoint_loader_without_the_optional_inputs():
     assert converted["1"] == {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "sd15.safetensors"}}
     assert converted["2"]["inputs"]["clip"] == ["1", 1]
     assert not any(n["class_type"] == "ADL_BetaSchedule" for n in converted.values())  # MODEL unused: no node
+
+
+# ---------------------------------------------------------------- translated widgets fed by primitives
+def test_a_translated_widget_fed_by_a_primitive_takes_its_value():
+    """ADE's beta_schedule names differ from this pack's, so a link into it cannot stay; from the editor's Primitive
+    (UI) the value it holds is translated and typed in, the link dropped, with a note."""
+    g = UIGraph()
+    ckpt = _ckpt(g)
+    loader = _gen1(g, ckpt)
+    g.widget_input(loader, "beta_schedule", "COMBO")
+    g.link(g.node("PrimitiveNode", ["sqrt_linear (AnimateDiff)"], outputs=[("COMBO", "COMBO")]), 0, loader, "beta_schedule")
+    _sampler(g, loader)
+    converted, report = cv.convert(g.workflow())
+    _consistent(converted)
+    assert not report["kept"], report["kept"]
+    [apply] = by_type(converted, "ADL_ApplyMotionModule")
+    assert named(apply)["beta_schedule"] == "animatediff (sqrt_linear, as trained)"
+    assert not any(s.get("link") is not None for s in apply["inputs"] if s["name"] == "beta_schedule")
+    assert "beta_schedule came from a primitive (node" in cv.format_report(report)
+
+
+def test_api_translated_widget_from_a_core_primitive_or_another_node():
+    def prompt(source):
+        return {"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "x.safetensors"}},
+                "2": source,
+                "5": {"class_type": "ADE_StandardUniformContextOptions", "inputs": {
+                    "context_length": 16, "context_stride": 1, "context_overlap": 4, "fuse_method": ["2", 0]}},
+                "6": {"class_type": "ADE_AnimateDiffLoaderGen1", "inputs": {
+                    "model": ["1", 0], "model_name": MODULE, "beta_schedule": "autoselect", "context_options": ["5", 0]}}}
+    converted, report = cv.convert(prompt({"class_type": "PrimitiveString", "inputs": {"value": "flat"}}))
+    assert not report["kept"], report["kept"]
+    [ctx] = [n for n in converted.values() if n["class_type"] == "ADL_ContextOptions"]
+    assert ctx["inputs"]["fuse_method"] == "flat"
+    _converted, report = cv.convert(prompt({"class_type": "StringConcatenate", "inputs": {
+        "string_a": "fl", "string_b": "at", "delimiter": ""}}))
+    reasons = " | ".join(k["reason"] for k in report["kept"])
+    assert "fuse_method comes from another node, so its value cannot be translated" in reasons

@@ -151,11 +151,12 @@ class LoaderPlanning:
     def plan_ad_loader(self, node: Node, entry: dict, named: dict, plan: Plan):
         self.refuse_linked(node, entry)
         sockets = {"model", "context_options", "motion_lora", "sample_settings"} | set(entry.get("adjust_inputs", {}))
-        linked = self.linked_inputs(node, entry, named) - sockets
+        linked = self.linked_inputs(node, entry, named)
+        linked -= sockets  # in place: a Linked keeps its primitives
         run_checks(entry, named, plan.notes)
         apply_rules = entry["widgets"]["ADL_ApplyMotionModule"]
-        self.refuse_unaccounted(node, sockets | {r["from"] for r in apply_rules.values() if "from" in r and "table" not in r}
-                                | motion.unaccounted_ok(entry))
+        self.refuse_unaccounted(node, sockets | {r["from"] for r in apply_rules.values() if "from" in r and (
+            "table" not in r or r["from"] in linked.primitives)} | motion.unaccounted_ok(entry))
         load_values, _ = self.target_widgets("ADL_LoadMotionModule", entry["widgets"]["ADL_LoadMotionModule"], named,
                                              linked, plan.notes)
         apply_values, apply_links = self.target_widgets("ADL_ApplyMotionModule", entry["widgets"]["ADL_ApplyMotionModule"],

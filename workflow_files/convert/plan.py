@@ -9,7 +9,9 @@ from .parts import Emitted, Plan
 from .table import mapping
 from .values import (
     TRANSFORMS,
+    Linked,
     Refuse,
+    primitive_value,
     recognise,
     run_checks,
     translate,
@@ -54,6 +56,7 @@ class Converter(LoaderPlanning):
         self.claimed_by: dict[int, int] = {}
         self.part_refused: dict[int, str] = {}  # why a node converted as part of another's plan could not be
         self.copies: dict[int, set] = {}  # a part several loaders share (``fed_by``) -> the loaders given a copy
+        self.linked_of: dict[int, Linked] = {}  # a node's linked widgets, as ``linked_inputs`` found them
 
     def new_id(self) -> int:
         self.next_id += 1
@@ -63,9 +66,17 @@ class Converter(LoaderPlanning):
         return self.table[node.type]
 
     def linked_inputs(self, node: Node, entry: dict, named: dict) -> set:
-        """Widget names whose value comes from a link (a widget converted to an input)."""
-        return {name for name in node.links if name in named or any(
-            name == w[0] for v in entry.get("versions", []) for w in v["widgets"])}
+        """Widget names whose value comes from a link (a widget converted to an input); ``primitives`` names those
+        fed by a primitive holding a literal, which a widget whose value must be translated takes typed."""
+        linked = Linked(name for name in node.links if name in named or any(
+            name == w[0] for v in entry.get("versions", []) for w in v["widgets"]))
+        for name in linked:
+            src = motion.source(self, node, name)
+            value = primitive_value(src) if src is not None else None
+            if value is not None:
+                linked.primitives[name] = (src.id, value)
+        self.linked_of[node.id] = linked
+        return linked
 
     def refuse_linked(self, node: Node, entry: dict):
         for name, why in entry.get("refuse_linked", {}).items():
@@ -82,7 +93,9 @@ class Converter(LoaderPlanning):
                 raise Refuse(spec["why"].format(id=src.id, type=src.type) + (f": {why}" if why else ""))
 
     def refuse_unaccounted(self, node: Node, handled: set):
-        """A connected input no rule of the table handles is never dropped silently."""
+        """A connected input no rule of the table handles is never dropped silently (a primitive's value typed into
+        the converted node is handled: ``Linked.resolved``)."""
+        handled = set(handled) | getattr(self.linked_of.get(node.id), "resolved", set())
         for name in sorted(set(node.links) - handled):
             raise Refuse(f"input {name} is connected, and this converter has no counterpart for what it feeds in")
 

@@ -92,15 +92,52 @@ def _omitted(node: Node, entry: dict, named: dict, label: str) -> tuple[dict, st
     return named, label
 
 
+class Linked(set):
+    """The names of a node's widgets fed by links; ``primitives``: those fed by a primitive holding a literal
+    (name -> (its node id, the value)); ``resolved``: those whose primitive's value was typed in instead."""
+
+    def __init__(self, names=()):
+        super().__init__(names)
+        self.primitives: dict[str, tuple] = {}
+        self.resolved: set[str] = set()
+
+    def __sub__(self, other):  # what is left keeps its primitives, and shares ``resolved`` with this set
+        out = Linked(set(self) - set(other))
+        out.primitives = {k: v for k, v in self.primitives.items() if k in out}
+        out.resolved = self.resolved
+        return out
+
+
+PRIMITIVE_TYPES = {"PrimitiveNode",  # the editor's own (UI format): its value is its first widget value
+                   "PrimitiveInt", "PrimitiveFloat", "PrimitiveString", "PrimitiveStringMultiline", "PrimitiveBoolean"}
+
+
+def primitive_value(node: Node):
+    """The literal a primitive node holds (the editor's PrimitiveNode, or core's Primitive* nodes), else None."""
+    if node.type not in PRIMITIVE_TYPES:
+        return None
+    raw = node.widget_values()
+    value = raw[0] if isinstance(raw, list) and raw else raw.get("value") if isinstance(raw, dict) else None
+    return value if isinstance(value, (str, int, float, bool)) and not node.links else None
+
+
 def translate(spec: dict, named: dict, linked: set, notes: list) -> object:
     """One target widget's value from the foreign widgets by its rule in the table; may raise Refuse. A linked
-    widget gives ("link", name); with a table or a range it is refused, unless the rule says ``"linked": "keep"``."""
+    widget gives ("link", name); with a table or a range it is refused, unless the rule says ``"linked": "keep"``,
+    or a primitive feeds it: its value is then translated and typed in (the link dropped, with a note)."""
     if "value" in spec:
         return spec["value"]
     name = spec["from"]
     if name in linked:
         if "table" in spec or ("min" in spec or "max" in spec) and spec.get("linked") != "keep":
-            raise Refuse(f"{name} comes from another node, so its value cannot be translated; make it a widget first")
+            primitive = getattr(linked, "primitives", {}).get(name)
+            if primitive is None:
+                raise Refuse(f"{name} comes from another node, so its value cannot be translated; make it a widget "
+                             "first")
+            linked.resolved.add(name)
+            notes.append(f"{name} came from a primitive (node {primitive[0]}) holding {primitive[1]!r}: its value "
+                         "was typed into the converted node (this pack's names differ, so the link could not stay)")
+            return translate_value(spec, primitive[1], notes)
         return ("link", name)
     if name not in named:
         if "default" in spec:
