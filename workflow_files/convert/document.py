@@ -70,7 +70,7 @@ SPARSECTRL = (
     "uniform; be0460e 2023-12-20+ spread), `ACN_SparseCtrlIndexMethodNode`'s indexes → placement indexes with the "
     "same text (a linked indexes stays linked). An `ACN_SparseCtrlRGBPreprocessor` on an apply's image goes: its "
     "image and vae become Apply SparseCtrl's images and vae (it encodes them itself, resized to the latent, so "
-    "latent_size is dropped; layouts: fa0a3db 2023-12-22+ no widgets; 82a5735 2024-07-15 to 828c270 2024-11-14 the "
+    "latent_size is dropped; layouts: fa0a3db 2023-12-22+ no widgets; 95d00fc 2024-07-15 to ba0e74e 2024-12-02 the "
     "autosize widget, saved as \"\"). One loader may feed several applies (each keeps its own placement). "
     "context_aware off is this pack's behaviour; nearest_hint (the default) gives a context window without a hint "
     "the nearest one in Advanced-ControlNet, not here: the report says so when the graph has context options. "
