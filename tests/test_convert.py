@@ -370,12 +370,32 @@ def test_a_connected_input_without_counterpart_is_never_dropped():
                 inputs=[("motion_lora", "MOTION_LORA")], outputs=[("MODEL", "MODEL")])
     g.link(lora, 0, ad, "motion_lora")
     video = g.node("VHS_LoadVideo", ["c.mp4", 0, "Disabled", 0, 0, 0, 0, 1], outputs=[("IMAGE", "IMAGE")])
-    text = g.node("PrimitiveNode", ["Custom"], outputs=[("STRING", "STRING")])
+    text = g.node("StringFromSomewhere", ["Custom"], outputs=[("STRING", "STRING")])
     g.widget_input(video, "force_size", "STRING")
     g.link(text, 0, video, "force_size")
     _converted, report = cv.convert(g.workflow())
     kept = {k["id"]: k["reason"] for k in report["kept"]}
     assert ad not in kept and "input force_size is connected" in kept[video], kept
+
+
+def test_a_vhs_widget_fed_by_a_primitive_takes_its_value():
+    """force_size and a Load Images folder from the editor's Primitive: the value it holds is read as typed."""
+    g = UIGraph()
+    video = g.node("VHS_LoadVideo", ["c.mp4", 0, "Disabled", 0, 0, 0, 0, 1], outputs=[("IMAGE", "IMAGE")])
+    g.widget_input(video, "force_size", "STRING")
+    g.link(g.node("PrimitiveNode", ["256x?"], outputs=[("STRING", "STRING")]), 0, video, "force_size")
+    images = g.node("VHS_LoadImages", {"directory": "frames", "image_load_cap": 0, "skip_first_images": 0,
+                                       "select_every_nth": 1}, outputs=[("IMAGE", "IMAGE")])
+    g.widget_input(images, "directory", "COMBO")
+    g.link(g.node("PrimitiveNode", ["shots"], outputs=[("COMBO", "COMBO")]), 0, images, "directory")
+    converted, report = cv.convert(g.workflow())
+    assert converted["links"] == []  # the primitives' links dropped (they feed nothing now)
+    assert not report["kept"], report["kept"]
+    [load] = by_type(converted, "ADL_LoadVideo")
+    assert (named(load)["width"], named(load)["height"]) == (256, 0)
+    [folder] = by_type(converted, "ADL_LoadImages")
+    assert named(folder)["directory"] == "shots"
+    assert "force_size came from a primitive (node" in cv.format_report(report)
 
 
 def test_docs_table_is_current():

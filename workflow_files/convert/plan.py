@@ -123,6 +123,13 @@ class Converter(LoaderPlanning):
         motion.require_converted(self, node, entry, plan)
         motion.require_consumers(self, node, entry, plan)
         linked = self.linked_inputs(node, entry, named)
+        for name in entry.get("typed_from_primitive", []):  # values the transform reads: a primitive's is typed in
+            if name in linked.primitives:
+                src, named[name] = linked.primitives[name]
+                linked.discard(name)
+                linked.resolved.add(name)
+                plan.notes.append(f"{name} came from a primitive (node {src}) holding {named[name]!r}: typed into the "
+                                  "converted node")
         frames = extras.latent_frames(self, node, entry, named, linked) if "latent_frames" in entry else {}
         run_checks(entry, named, plan.notes)
         target = entry["target"]
