@@ -19,7 +19,7 @@ LOAD_VIDEO, SAVE_VIDEO, CONSISTENCY, DOWNLOAD = ("ADL_LoadVideo", "ADL_SaveVideo
 ADJUST_POSITIONS, ADJUST_WEIGHTS = "ADL_AdjustPositions", "ADL_AdjustWeights"
 SAMPLE_SETTINGS, NOISE_LAYER, FREEINIT, CFG_KEYFRAME = ("ADL_SampleSettings", "ADL_NoiseLayer", "ADL_FreeInit",
                                                        "ADL_CFGKeyframe")
-SIGMA_SCHEDULE = "ADL_SigmaSchedule"
+SIGMA_SCHEDULE, BETA_SCHEDULE = "ADL_SigmaSchedule", "ADL_BetaSchedule"
 LOAD_IMAGES = "ADL_LoadImages"
 SELECT_NTH = "ADL_SelectEveryNthImage"
 LOAD_SPARSE, APPLY_SPARSE = "ADL_LoadSparseCtrl", "ADL_ApplySparseCtrl"
@@ -27,7 +27,8 @@ CN_WEIGHTS, CN_KEYFRAME, CN_CONTROLS = "ADL_ControlNetWeights", "ADL_ControlNetK
 ALL = (LOAD, LORA, APPLY, VALUE, KEYFRAME, SCHEDULER, SAMPLER, SAMPLE, CONTEXT, TRAVEL, LOAD_VIDEO, SAVE_VIDEO,
        CONSISTENCY, DOWNLOAD, ADJUST_POSITIONS, ADJUST_WEIGHTS, SAMPLE_SETTINGS, NOISE_LAYER, FREEINIT,
        CFG_KEYFRAME, SIGMA_SCHEDULE, LOAD_SPARSE, APPLY_SPARSE, CN_WEIGHTS, CN_KEYFRAME, CN_CONTROLS, LOAD_IMAGES,
-       SELECT_NTH)
+       SELECT_NTH, BETA_SCHEDULE)
+BETAS = (APPLY, BETA_SCHEDULE)  # put a model on a beta schedule (glue/schedules.py)
 CN = (CN_CONTROLS,)  # the node that attaches the controls (glue/controls.py)
 SPARSE = (LOAD_SPARSE, APPLY_SPARSE)
 MOTION = (LOAD, LORA, APPLY, SCHEDULER, SAMPLE, CONTEXT)  # everything that builds or runs the motion module
@@ -109,7 +110,8 @@ SURFACE: tuple[Internal, ...] = (
     # --- the motion module in the UNet (glue/injection.py) ----------------------------------------------
     Internal("comfy.model_patcher.ModelPatcher", "the motion module rides as its own ModelPatcher",
              MOTION, args=1, kwargs=("load_device", "offload_device")),
-    Internal("comfy.model_patcher.ModelPatcher.clone", "apply never changes the input MODEL", MOTION),
+    Internal("comfy.model_patcher.ModelPatcher.clone", "apply never changes the input MODEL",
+             (*MOTION, BETA_SCHEDULE)),
     Internal("comfy.model_patcher.ModelPatcher.set_additional_models", "ComfyUI loads/offloads the module "
              "with the UNet", RUNS, args=2),
     Internal("comfy.model_patcher.ModelPatcher.get_additional_models_with_key", "inject finds the module", RUNS,
@@ -154,10 +156,10 @@ SURFACE: tuple[Internal, ...] = (
     Internal("comfy.model_patcher.ModelPatcher.set_attachments", "a MODEL says which module it carries", RUNS,
              args=2),
     Internal("comfy.model_patcher.ModelPatcher.get_attachment", "steps 0 = the module's own", RUNS, args=1),
-    Internal("comfy.model_patcher.ModelPatcher.add_object_patch", "AnimateDiff's betas on the clone only", RUNS,
-             args=2),
+    Internal("comfy.model_patcher.ModelPatcher.add_object_patch", "AnimateDiff's betas on the clone only",
+             (*RUNS, BETA_SCHEDULE), args=2),
     Internal("comfy.model_patcher.ModelPatcher.get_model_object", "reads the model's noise schedule",
-             (APPLY, SCHEDULER, SAMPLE), args=1),
+             (APPLY, SCHEDULER, SAMPLE, BETA_SCHEDULE), args=1),
     Internal("comfy.model_patcher.ModelPatcher.add_patches", "Motion LoRA as weight patches", (LORA,), args=1,
              kwargs=("strength_patch",)),
     Internal("comfy.weight_adapter.LoRAAdapter", "Motion LoRA patches", (LORA,), args=2),
@@ -238,21 +240,21 @@ SURFACE: tuple[Internal, ...] = (
              "uncond_multiplier)", CN, source=('transformer_options["cond_or_uncond"]',)),
 
     # --- schedules and sampling (glue/schedules.py, glue/sampling.py) -----------------------------------
-    Internal("comfy.model_sampling.ModelSamplingDiscrete", "AnimateDiff's betas", (APPLY,),
+    Internal("comfy.model_sampling.ModelSamplingDiscrete", "AnimateDiff's betas", BETAS,
              kwargs=("model_config",)),
     Internal("comfy.model_sampling.ModelSamplingDiscrete._register_schedule", "AnimateDiff's betas (sqrt_linear)",
-             (APPLY,), kwargs=("given_betas", "beta_schedule", "timesteps", "linear_start", "linear_end"),
+             BETAS, kwargs=("given_betas", "beta_schedule", "timesteps", "linear_start", "linear_end"),
              source=("make_beta_schedule", "self.num_timesteps")),
     Internal("comfy.ldm.modules.diffusionmodules.util.make_beta_schedule", "sqrt_linear = linspace(β₀, β₁)",
-             (APPLY,), args=2, kwargs=("linear_start", "linear_end"),
+             BETAS, args=2, kwargs=("linear_start", "linear_end"),
              source=('"sqrt_linear"', "torch.linspace(linear_start, linear_end, n_timestep")),
-    Internal("comfy.model_sampling.ModelSamplingDiscrete.set_sigmas", "the averaged beta schedules", (APPLY,),
+    Internal("comfy.model_sampling.ModelSamplingDiscrete.set_sigmas", "the averaged beta schedules", BETAS,
              args=1),
     Internal("comfy.model_sampling.ModelSamplingDiscrete.percent_to_sigma", "motion keyframes' and start/end "
              "percent's noise levels", (APPLY,), args=1),
     Internal("comfy_extras.nodes_model_advanced.ModelSamplingDiscreteDistilled", "the lcm beta schedules",
-             (APPLY,), source=("original_timesteps", "skip_steps")),
-    Internal("comfy_extras.nodes_model_advanced.LCM", "the lcm beta schedules' prediction", (APPLY,),
+             BETAS, source=("original_timesteps", "skip_steps")),
+    Internal("comfy_extras.nodes_model_advanced.LCM", "the lcm beta schedules' prediction", BETAS,
              source=("calculate_denoised",)),
     Internal("comfy.samplers.sampler_object", "plain Euler", (SAMPLER, SAMPLE), args=1),
     Internal("comfy.sample.fix_empty_latent_channels", "Sample Lightning as KSampler does", (SAMPLE,), args=2),
