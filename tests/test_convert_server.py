@@ -291,7 +291,7 @@ def test_render_runs_a_foreign_workflow_directly(server, tmp_path):
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr + server.log()[-3000:]
     assert "Converted 5 nodes; nothing left behind." in result.stdout
-    assert "converted node 4 VHS_LoadVideo [2023-11 to 2025-01" in result.stdout
+    assert "converted node 4 VHS_LoadVideo [6ca861a 2023-10-30 to 5d0c595 2025-01-30: 2023-11 to 2025-01" in result.stdout
     [gif] = list(out.iterdir())
     video = decode_back(gif)
     assert gif.suffix == ".gif" and (video["frames"], video["width"], video["height"]) == (FRAMES, SIZE, SIZE)
