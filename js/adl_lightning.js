@@ -139,7 +139,8 @@ function scheduleRefresh() {
   }, 0);
 }
 
-function chain(obj, name, fn) {
+/** ``obj[name]`` runs as before, then ``fn`` with the same arguments. */
+export function chain(obj, name, fn) {
   const original = obj[name];
   obj[name] = function (...args) {
     const r = original?.apply(this, args);

@@ -5,7 +5,7 @@
 // Load Video (Lightning) files saved before resample_rule was appended open with the rule at its default (below).
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
-import { addPanel, nodesOf, styled } from "./adl_lightning.js";
+import { addPanel, chain, nodesOf, styled } from "./adl_lightning.js";
 
 const SAVER = "ADL_SaveVideo";
 const LOADER = "ADL_LoadVideo";
@@ -100,15 +100,12 @@ app.registerExtension({
 
   beforeRegisterNodeDef(nodeType, nodeData) {
     if (nodeData?.name !== LOADER) return;
-    const original = nodeType.prototype.onConfigure;
-    nodeType.prototype.onConfigure = function (...args) {
-      const r = original?.apply(this, args);
+    chain(nodeType.prototype, "onConfigure", function () {
       try {
         restoreResampleRule(this);
       } catch (e) {
         console.warn("[AnimateDiff-Lightning] Load Video:", e);
       }
-      return r;
-    };
+    });
   },
 });

@@ -2,7 +2,7 @@
 (the nodes it emits, the links it redirects, the other foreign nodes it absorbs), or records why it is refused."""
 from __future__ import annotations
 
-from . import controls, extras, motion, settings, sparsectrl, vhs, vhs_info
+from . import controls, extras, fizz, motion, settings, sparsectrl, vhs, vhs_info  # noqa: F401 (fizz: its transform)
 from .graph import Node
 from .loaders import LoaderPlanning
 from .parts import Emitted, Plan
